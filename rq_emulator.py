@@ -1,0 +1,3035 @@
+"""rq_emulator: RQ's job-queue API, in memory, one file, standard library only.
+
+Run code written for RQ (Redis Queue) without a Redis server: in test suites, on
+Windows, on a laptop, or as a small job queue inside one application. Jobs go
+through RQ's lifecycle (statuses, registries, results, retries, dependencies,
+scheduling, timeouts) on an in-memory store with a clock that tests can control.
+
+    >>> from rq_emulator import Queue, Worker
+    >>> queue = Queue('default')
+    >>> job = queue.enqueue(divmod, 7, 2)
+    >>> worker = Worker([queue])
+    >>> worker.work(burst=True)
+    True
+    >>> job.get_result(timeout=5)
+    (3, 1)
+
+Contents (``grep -n '^# ====' rq_emulator.py``): Exceptions, Statuses and
+constants, Utilities (clock, ids, serializers), Storage (BaseStore,
+MemoryStore), Job (Retry, Repeat, Callback, Dependency, Result), Lifecycle (the
+one owner of every state change), Queue, Registries, Worker, Commands and
+helpers, RQ front door (install_as_rq).
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ctypes
+import datetime
+import enum
+import heapq
+import importlib
+import inspect
+import itertools
+import json
+import logging
+import math
+import os
+import pickle
+import random
+import re
+import socket
+import sys
+import threading
+import time
+import traceback
+import types
+import weakref
+
+__all__ = [
+    'AbandonedJobError',
+    'BaseTimeoutException',
+    'Callback',
+    'CanceledJobRegistry',
+    'DefaultSerializer',
+    'DeferredJobRegistry',
+    'Dependency',
+    'DequeueStrategy',
+    'DequeueTimeout',
+    'DeserializationError',
+    'DuplicateJobError',
+    'FailedJobRegistry',
+    'FinishedJobRegistry',
+    'Group',
+    'InvalidJobDependency',
+    'InvalidJobOperation',
+    'Job',
+    'JobFailedError',
+    'JobStatus',
+    'JobTimeoutException',
+    'JSONSerializer',
+    'ManualClock',
+    'MemoryStore',
+    'NoSuchGroupError',
+    'NoSuchJobError',
+    'Queue',
+    'Repeat',
+    'Result',
+    'Retry',
+    'ScheduledJobRegistry',
+    'ShutDownImminentException',
+    'SimpleWorker',
+    'StartedJobRegistry',
+    'TimeoutFormatError',
+    'Worker',
+    'WorkerPool',
+    'WorkerStatus',
+    'cancel_job',
+    'get_current_job',
+    'install_as_rq',
+    'job',
+    'requeue_job',
+    'send_shutdown_command',
+    'send_stop_job_command',
+    'uninstall_as_rq',
+]
+__version__ = '0.1.0'
+
+_log = logging.getLogger('rq_emulator')
+_log.addHandler(logging.NullHandler())     # a library logs, and prints nothing on its own
+
+
+# ==== Exceptions =============================================================
+
+class RQEmulatorError(Exception):
+    """Base class of the errors this module raises on its own account."""
+
+
+class NoSuchJobError(RQEmulatorError): pass
+class InvalidJobOperation(RQEmulatorError): pass
+class InvalidJobOperationError(RQEmulatorError): pass   # RQ defines it and never raises it
+class InvalidJobDependency(RQEmulatorError): pass
+class DequeueTimeout(RQEmulatorError): pass
+class AbandonedJobError(RQEmulatorError): pass
+class DuplicateJobError(RQEmulatorError): pass
+class DeserializationError(RQEmulatorError): pass
+class TimeoutFormatError(RQEmulatorError): pass
+class NoSuchGroupError(RQEmulatorError): pass
+class StopRequested(RQEmulatorError): pass
+class SchedulerNotFound(RQEmulatorError): pass
+class DuplicateSchedulerError(RQEmulatorError): pass
+class ShutDownImminentException(BaseException): pass   # a BaseException, as in RQ
+class BaseTimeoutException(Exception): pass
+class HorseMonitorTimeoutException(BaseTimeoutException): pass
+
+
+class JobTimeoutException(BaseTimeoutException):
+    """A job ran past its timeout (RQ keeps this one in ``rq.timeouts``)."""
+
+
+class JobFailedError(RQEmulatorError):
+    """``get_result()`` of a job that failed, was stopped or canceled; ``.job`` is the job."""
+
+    def __init__(self, message, job=None):
+        super().__init__(message)
+        self.job = job
+
+
+# ==== Statuses and constants =================================================
+
+class JobStatus(str, enum.Enum):
+    """A job's status; a ``str`` so that ``status == 'finished'`` holds, as in RQ."""
+    CREATED = 'created'
+    QUEUED = 'queued'
+    FINISHED = 'finished'
+    FAILED = 'failed'
+    STARTED = 'started'
+    DEFERRED = 'deferred'
+    SCHEDULED = 'scheduled'
+    STOPPED = 'stopped'
+    CANCELED = 'canceled'
+
+    def __str__(self):
+        return self.value
+
+
+_S = JobStatus
+_WAITING = {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED}
+_ENDED = {_S.FINISHED, _S.FAILED, _S.STOPPED, _S.CANCELED}
+
+# The whole lifecycle in one table. Lifecycle._set_status asserts it. Any status
+# may go back to QUEUED because RQ lets a job id be enqueued again (without
+# unique=True) and lets every registry requeue what it holds.
+_NEXT_STATUS = {
+    _S.CREATED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.QUEUED: {_S.QUEUED, _S.STARTED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.DEFERRED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.SCHEDULED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.STARTED: {_S.FINISHED, _S.FAILED, _S.STOPPED, _S.QUEUED, _S.SCHEDULED, _S.CANCELED},
+    _S.FINISHED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.FAILED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.STOPPED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.CANCELED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED},
+}
+
+
+class WorkerStatus(str, enum.Enum):
+    STARTED = 'started'
+    SUSPENDED = 'suspended'
+    BUSY = 'busy'
+    IDLE = 'idle'
+
+
+class DequeueStrategy(str, enum.Enum):
+    DEFAULT = 'default'
+    ROUND_ROBIN = 'round_robin'
+    RANDOM = 'random'
+
+
+DEFAULT_JOB_TIMEOUT = 180
+DEFAULT_RESULT_TTL = 500
+DEFAULT_FAILURE_TTL = 365 * 24 * 3600
+CALLBACK_TIMEOUT = 60
+_MAX_RESULTS = 10          # RQ caps each job's result stream at about ten entries
+_JOB_ID_RE = re.compile(r'[A-Za-z0-9_-]+\Z')
+_TIMEOUT_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+# ==== Utilities ==============================================================
+
+class ManualClock:
+    """A clock that stands still until ``advance()`` moves it; for tests.
+
+    ``ManualClock(start=None)`` starts at ``start`` (a ``datetime``, naive meaning
+    local time, or epoch seconds), by default at the current time. Calling the
+    clock (or ``time()``) gives epoch seconds; ``now()`` gives an aware UTC
+    datetime. ``advance(seconds_or_timedelta)`` moves it forward and, at once,
+    makes due scheduled jobs and retries ready and expires what the TTLs say in
+    every store that uses this clock.
+    """
+
+    def __init__(self, start=None):
+        if start is None:
+            start = time.time()
+        self._now = _to_epoch(start, 'ManualClock(start=...)')
+        self._stores = weakref.WeakSet()   # the stores to wake on advance()
+        self._lock = threading.Lock()      # guards _now against concurrent advance()
+
+    def __call__(self) -> float:
+        return self._now
+
+    def __repr__(self):
+        return f'ManualClock({self.now().isoformat()})'
+
+    def time(self) -> float:
+        return self._now
+
+    def now(self) -> datetime.datetime:
+        return _to_datetime(self._now)
+
+    def advance(self, seconds) -> float:
+        """Move the clock forward by ``seconds`` (a number or a timedelta); return the new time."""
+        seconds = _to_seconds(seconds, 'ManualClock.advance(seconds)')
+        if seconds < 0:
+            raise ValueError(f'ManualClock.advance: cannot go back in time ({seconds!r} seconds)')
+        with self._lock:
+            self._now += seconds
+        for store in list(self._stores):
+            store._clock_moved()
+        return self._now
+
+
+def _to_seconds(value, what):
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f'{what}: expected a timedelta or a number of seconds, got {value!r}')
+
+
+def _to_epoch(value, what):
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()        # a naive datetime is local time, as in RQ
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f'{what}: expected a datetime or epoch seconds, got {value!r}')
+
+
+def _to_datetime(epoch):
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+
+
+def _iso(epoch):
+    return None if epoch is None else _to_datetime(epoch).isoformat()
+
+
+_randbits = random.SystemRandom().getrandbits(64)
+_random = random.Random(_randbits ^ os.getpid())   # ids need uniqueness, not secrecy
+
+
+def _new_id():
+    """A random uuid4 string (36 characters with dashes), as RQ's default job ids."""
+    h = '%032x' % ((_random.getrandbits(128) & 0xffffffffffff0fff3fffffffffffffff)
+                   | 0x00000000000040008000000000000000)
+    return f'{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}'
+
+
+def _validate_job_id(job_id):
+    if not isinstance(job_id, str) or not _JOB_ID_RE.match(job_id):
+        raise ValueError(f'invalid job id {job_id!r}: a job id must only contain letters, '
+                         'numbers, underscores and dashes')
+    return job_id
+
+
+def parse_timeout(timeout, what='timeout'):
+    """RQ's timeout rule: None, -1 (no limit), seconds, or a string such as '5m', '1h', '30'."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, str):
+        text = timeout.strip().lower()
+        try:
+            if text and text[-1] in _TIMEOUT_UNITS:
+                timeout = int(text[:-1]) * _TIMEOUT_UNITS[text[-1]]
+            else:
+                timeout = int(text)
+        except ValueError:
+            raise TimeoutFormatError(
+                f'{what} {timeout!r} does not parse: use seconds (e.g. 30) or a number '
+                "with a unit s, m, h or d (e.g. '5m')") from None
+    if isinstance(timeout, datetime.timedelta):
+        timeout = timeout.total_seconds()
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f'{what} {timeout!r}: expected seconds (a number), a string such as '
+                        "'5m', or None")
+    if timeout == 0:
+        raise ValueError(f'{what} 0 is not allowed: use a positive number of seconds, '
+                         'or -1 for no timeout')
+    if timeout < 0 and timeout != -1:
+        raise ValueError(f'{what} {timeout!r}: use a positive number of seconds, or -1 for no timeout')
+    return timeout
+
+
+def _import_attribute(path):
+    """Import 'pkg.mod.attr' (also 'pkg.mod.Class.method'); ValueError when it cannot."""
+    parts = path.split('.')
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module('.'.join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[cut:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            break
+        return obj
+    if len(parts) == 1 and parts[0] in dir(__import__('builtins')):
+        return getattr(__import__('builtins'), parts[0])
+    raise ValueError(f'Invalid attribute name: {path}')
+
+
+def _func_name(func):
+    if isinstance(func, str):
+        return func
+    if inspect.ismethod(func):
+        return func.__name__
+    if not inspect.isfunction(func) and not inspect.isbuiltin(func) and not inspect.isclass(func):
+        return '__call__'
+    module = getattr(func, '__module__', None) or 'builtins'
+    return f'{module}.{getattr(func, "__qualname__", func.__name__)}'
+
+
+def _short_repr(value):
+    text = repr(value)
+    return text if len(text) <= 75 else text[:75] + '...'
+
+
+def _call_string(func_name, args, kwargs):
+    """RQ's default description: 'module.func(1, 2, k=3)'."""
+    parts = [_short_repr(a) for a in args]
+    parts += [f'{k}={_short_repr(v)}' for k, v in sorted(kwargs.items())]
+    return f'{func_name}({", ".join(parts)})'
+
+
+def _exc_string(exc_type, exc_value, tb):
+    return ''.join(traceback.format_exception(exc_type, exc_value, tb))
+
+
+def _call_quietly(what, func, *args):
+    """Run user code (a callback, a handler) and log what it raises; never propagate."""
+    try:
+        return func(*args)
+    except Exception:
+        _log.exception('%s raised', what)
+        return None
+
+
+class DefaultSerializer:
+    """Pickle with the highest protocol (RQ's default serializer)."""
+
+    @staticmethod
+    def dumps(obj):
+        return pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def loads(data):
+        return pickle.loads(data)
+
+
+PickleSerializer = DefaultSerializer
+
+
+class JSONSerializer:
+    """JSON, as RQ's ``JSONSerializer``: tuples come back as lists."""
+
+    @staticmethod
+    def dumps(obj):
+        return json.dumps(obj).encode('utf-8')
+
+    @staticmethod
+    def loads(data):
+        return json.loads(data)
+
+
+class _ReferenceSerializer:
+    """The opt-out (``serializer='reference'``): values are kept as they are, by reference."""
+
+    @staticmethod
+    def dumps(obj):
+        return obj
+
+    @staticmethod
+    def loads(data):
+        return data
+
+
+_SERIALIZERS = {None: DefaultSerializer, 'pickle': DefaultSerializer, 'json': JSONSerializer,
+                'reference': _ReferenceSerializer}
+
+
+def resolve_serializer(serializer=None):
+    """None, 'pickle', 'json', 'reference', a dotted path, or an object with dumps/loads."""
+    if isinstance(serializer, str) and serializer not in _SERIALIZERS:
+        serializer = _import_attribute(serializer)
+    elif not isinstance(serializer, str) and serializer is not None:
+        if not (hasattr(serializer, 'dumps') and hasattr(serializer, 'loads')):
+            raise NotImplementedError(
+                f'serializer {serializer!r} must have dumps() and loads() '
+                "(or be 'pickle', 'json' or 'reference')")
+        return serializer
+    return _SERIALIZERS.get(serializer, serializer)
+
+
+def _run_coroutine(coro):
+    """Run an ``async def`` job's coroutine to completion in an event loop of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Called from inside a running loop (is_async=False in async code): use a thread.
+    box = {}
+
+    def runner():
+        try:
+            box['value'] = asyncio.run(coro)
+        except BaseException as exc:      # handed back to the calling thread below
+            box['error'] = exc
+    thread = threading.Thread(target=runner, name='rq-emulator-async')
+    thread.start()
+    thread.join()
+    if 'error' in box:
+        raise box['error']
+    return box['value']
+
+
+# ==== Storage ================================================================
+
+class BaseStore:
+    """What every store provides: the primitives the lifecycle is written on.
+
+    They mirror RQ's use of Redis: a record per job (the job's hash), lists for
+    queues, sorted sets for registries and the schedule, sets for dependents,
+    and plain values for the rest (results, workers, groups). Every primitive
+    must be called inside ``transaction()``, which holds the store's one lock
+    and, on exit, wakes everyone waiting in ``wait()``. Nothing here knows
+    about statuses, retries or dependencies; that lives in the Lifecycle
+    section, written once for every store.
+
+    Transactions: ``transaction()`` (a context manager giving the store),
+    ``wait(predicate, timeout)`` (a Condition wait; call inside a
+    transaction), ``now()`` (the store's clock, epoch seconds).
+    Jobs: ``job_get(id)`` (a snapshot list, or None when missing or expired),
+    ``job_put(id, record)``, ``job_delete(id)`` (also its results and
+    dependents), ``job_expire(id, at)`` (``at=None`` keeps it for good).
+    Queues: ``queue_push(name, id, at_front)``, ``queue_pop(name)``,
+    ``queue_remove(name, id)``, ``queue_ids(name)``, ``queue_len(name)``,
+    ``queue_position(name, id)``, ``queue_names()``.
+    Sorted sets: ``zadd(key, member, score)``, ``zrem(key, member)``,
+    ``zscore(key, member)``, ``zmembers(key, max_score, desc)``,
+    ``zfirst(key)``, ``zcard(key)``.
+    Sets: ``sadd(key, member)``, ``srem(key, member)``, ``smembers(key)``.
+    Values: ``get(key, default)``, ``set(key, value)``, ``delete(key)``.
+    """
+
+    clock = None
+
+    def now(self) -> float:
+        return self.clock()
+
+
+class MemoryStore(BaseStore):
+    """The in-memory store: every job, queue and registry of one process.
+
+    ``MemoryStore(clock=None)``: ``clock`` is any zero-argument callable giving
+    epoch seconds (``time.time`` by default; a ``ManualClock`` in tests). Two
+    ``Queue('x')`` objects on one store are the same queue, as on one Redis.
+    """
+
+    def __init__(self, clock=None):
+        self.clock = clock or time.time
+        if isinstance(clock, ManualClock):
+            clock._stores.add(self)
+        # _lock guards every attribute below, reads included. Only transaction()
+        # (__enter__) acquires it; every primitive assumes it is held. _changed
+        # shares _lock and is notified when a transaction exits with waiters.
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._waiting = 0                           # threads inside wait()
+        self._jobs = {}                             # id -> record (a list, see Job._dump)
+        self._expiry = {}                           # id -> epoch when the job's keys expire
+        self._expiry_heap = []                      # (epoch, id), lazily pruned
+        self._queues = {}                           # name -> deque of ids
+        self._zsets = collections.defaultdict(dict)  # key -> {member: score}
+        self._zheaps = collections.defaultdict(list)  # key -> [(score, seq, member)], lazy
+        self._sets = collections.defaultdict(set)   # key -> set of members
+        self._values = {}                           # key -> any value
+        self._seq = itertools.count()
+
+    def __repr__(self):
+        return f'<MemoryStore {len(self._jobs)} jobs, {len(self._queues)} queues>'
+
+    # -- transactions --------------------------------------------------------
+
+    def transaction(self):
+        return self
+
+    def __enter__(self):
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        if self._waiting:
+            self._changed.notify_all()
+        self._lock.release()
+
+    def wait(self, predicate, timeout=None) -> bool:
+        self._waiting += 1
+        try:
+            return self._changed.wait_for(predicate, timeout)
+        finally:
+            self._waiting -= 1
+
+    def _clock_moved(self):
+        with self:
+            _housekeep(self)        # the Lifecycle section's sweep: promote due jobs, expire TTLs
+
+    # -- jobs ----------------------------------------------------------------
+
+    def job_get(self, job_id):
+        at = self._expiry.get(job_id)
+        if at is not None and at <= self.clock():
+            self.job_delete(job_id)
+            return None
+        return self._jobs.get(job_id)
+
+    def job_put(self, job_id, record):
+        self._jobs[job_id] = record
+
+    def job_delete(self, job_id):
+        self._jobs.pop(job_id, None)
+        self._expiry.pop(job_id, None)
+        self._values.pop(('results', job_id), None)
+        self._sets.pop(('dependents', job_id), None)
+
+    def job_expire(self, job_id, at):
+        if at is None:
+            self._expiry.pop(job_id, None)
+        else:
+            self._expiry[job_id] = at
+            heapq.heappush(self._expiry_heap, (at, job_id))
+
+    def expire_due(self, now):
+        """Delete every job whose keys expired by ``now``."""
+        heap = self._expiry_heap
+        while heap and heap[0][0] <= now:
+            at, job_id = heapq.heappop(heap)
+            if self._expiry.get(job_id) == at:
+                self.job_delete(job_id)
+
+    # -- queues --------------------------------------------------------------
+
+    def queue_push(self, name, job_id, at_front=False):
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = self._queues[name] = collections.deque()
+        if at_front:
+            queue.appendleft(job_id)
+        else:
+            queue.append(job_id)
+
+    def queue_pop(self, name):
+        queue = self._queues.get(name)
+        return queue.popleft() if queue else None
+
+    def queue_remove(self, name, job_id):
+        queue = self._queues.get(name)
+        try:
+            queue.remove(job_id)
+        except (AttributeError, ValueError):
+            return False
+        return True
+
+    def queue_ids(self, name):
+        return list(self._queues.get(name, ()))
+
+    def queue_len(self, name):
+        return len(self._queues.get(name, ()))
+
+    def queue_position(self, name, job_id):
+        try:
+            return self._queues.get(name, ()).index(job_id)
+        except ValueError:
+            return None
+
+    def queue_names(self):
+        return sorted(self._queues)
+
+    def queue_register(self, name):
+        self._queues.setdefault(name, collections.deque())
+
+    def queue_forget(self, name):
+        self._queues.pop(name, None)
+
+    # -- sorted sets ---------------------------------------------------------
+
+    def zadd(self, key, member, score):
+        self._zsets[key][member] = score
+        heapq.heappush(self._zheaps[key], (score, next(self._seq), member))
+
+    def zrem(self, key, member):
+        zset = self._zsets.get(key)
+        return bool(zset) and zset.pop(member, None) is not None
+
+    def zscore(self, key, member):
+        zset = self._zsets.get(key)
+        return zset.get(member) if zset else None
+
+    def zcard(self, key):
+        return len(self._zsets.get(key, ()))
+
+    def zmembers(self, key, max_score=math.inf, desc=False):
+        """Members ordered by score (ties in insertion order) with score <= max_score."""
+        zset = self._zsets.get(key)
+        if not zset:
+            return []
+        items = [(score, member) for member, score in zset.items() if score <= max_score]
+        items.sort(key=lambda item: item[0], reverse=desc)
+        return [member for _, member in items]
+
+    def zfirst(self, key):
+        """(score, member) with the lowest score, or None."""
+        zset = self._zsets.get(key)
+        heap = self._zheaps.get(key)
+        while heap:
+            score, _, member = heap[0]
+            if zset.get(member) == score:
+                return score, member
+            heapq.heappop(heap)       # stale: removed or re-scored since
+        return None
+
+    def zkeys(self, kind):
+        return [key for key, zset in self._zsets.items() if key[0] == kind and zset]
+
+    # -- sets and values -----------------------------------------------------
+
+    def sadd(self, key, member):
+        self._sets[key].add(member)
+
+    def srem(self, key, member):
+        members = self._sets.get(key)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self._sets[key]
+
+    def smembers(self, key):
+        return set(self._sets.get(key, ()))
+
+    def get(self, key, default=None):
+        return self._values.get(key, default)
+
+    def set(self, key, value):
+        self._values[key] = value
+
+    def delete(self, key):
+        self._values.pop(key, None)
+
+
+_STORES = {'memory': MemoryStore}
+_default_store = None        # the one piece of module-level state (SPEC §2)
+_default_store_lock = threading.Lock()
+
+
+def _resolve_store(connection):
+    """A store given as ``connection=`` is used; anything else means the default store."""
+    global _default_store
+    if isinstance(connection, BaseStore):
+        return connection
+    if _default_store is None:
+        with _default_store_lock:
+            if _default_store is None:
+                _default_store = MemoryStore()
+    return _default_store
+
+# ==== Job ====================================================================
+
+class Retry:
+    """Retry a failed job up to ``max`` times, waiting ``interval`` seconds (a number or a list)."""
+
+    def __init__(self, max, interval=0, enqueue_at_front=False):
+        if isinstance(max, bool) or not isinstance(max, int) or max < 1:
+            raise ValueError(f'Retry(max={max!r}): max must be a whole number greater than 0')
+        intervals = _intervals(interval, 'Retry')
+        self.max = max
+        self.intervals = intervals
+        self.enqueue_at_front = enqueue_at_front
+
+    def __repr__(self):
+        interval = self.intervals[0] if len(self.intervals) == 1 else self.intervals
+        return f'Retry(max={self.max}, interval={interval}, enqueue_at_front={self.enqueue_at_front})'
+
+    @classmethod
+    def get_interval(cls, count, intervals):
+        """The interval for retry number ``count`` (0-based) of a job that returned Retry."""
+        if not intervals:
+            return 0
+        return intervals[min(count, len(intervals) - 1)]
+
+
+class Repeat:
+    """Run a successful job ``times`` more times, waiting ``interval`` seconds between runs."""
+
+    def __init__(self, times, interval=0):
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f'Repeat(times={times!r}): times must be a whole number greater than 0')
+        self.times = times
+        self.intervals = _intervals(interval, 'Repeat')
+
+    def __repr__(self):
+        return f'Repeat(times={self.times}, interval={self.intervals})'
+
+
+def _intervals(interval, owner):
+    values = interval if isinstance(interval, (list, tuple)) else [interval]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f'{owner}(interval={interval!r}): intervals must be numbers of seconds')
+        if value < 0:
+            raise ValueError(f'{owner}(interval={interval!r}): intervals must not be negative')
+    return list(values) or [0]
+
+
+class Callback:
+    """A success, failure or stopped callback with its own timeout (default 60 s)."""
+
+    def __init__(self, func, timeout=None):
+        if not (isinstance(func, str) or inspect.isfunction(func) or inspect.isbuiltin(func)
+                or inspect.ismethod(func)):
+            raise ValueError(f'Callback func {func!r} must be a string or function')
+        self.func = func
+        self.timeout = parse_timeout(timeout, 'callback timeout') or CALLBACK_TIMEOUT
+
+    def __repr__(self):
+        return f'Callback({self.name!r}, timeout={self.timeout})'
+
+    @property
+    def name(self):
+        return _func_name(self.func)
+
+    def __call__(self, *args):
+        func = _import_attribute(self.func) if isinstance(self.func, str) else self.func
+        return func(*args)
+
+
+def _as_callback(value, what):
+    if value is None or isinstance(value, Callback):
+        return value
+    if callable(value) or isinstance(value, str):
+        return Callback(value)
+    raise ValueError(f'{what}={value!r}: expected a function, a dotted path or a Callback')
+
+
+class Dependency:
+    """``depends_on=Dependency(jobs, allow_failure=False, enqueue_at_front=False)``."""
+
+    def __init__(self, jobs, allow_failure=False, enqueue_at_front=False):
+        jobs = list(jobs) if isinstance(jobs, (list, tuple)) else [jobs]
+        if not jobs:
+            raise ValueError('Dependency(jobs=[]): give at least one job or job id')
+        for item in jobs:
+            if not isinstance(item, (str, Job)):
+                raise ValueError(f'Dependency: {item!r} is not a job or a job id')
+        self.dependencies = jobs
+        self.allow_failure = allow_failure
+        self.enqueue_at_front = enqueue_at_front
+
+
+def _parse_depends_on(depends_on):
+    """(ids, allow_failure, enqueue_at_front) from a job, an id, a Dependency or a list of them."""
+    if depends_on is None:
+        return [], False, False
+    items = depends_on if isinstance(depends_on, (list, tuple)) else [depends_on]
+    ids, allow_failure, at_front = [], False, False
+    for item in items:
+        if isinstance(item, Dependency):
+            allow_failure |= bool(item.allow_failure)
+            at_front |= bool(item.enqueue_at_front)
+            ids += [_job_id_of(job) for job in item.dependencies]
+        elif isinstance(item, (str, Job)):
+            ids.append(_job_id_of(item))
+        else:
+            raise ValueError(f'depends_on={depends_on!r}: expected a Job, a job id, a '
+                             'Dependency, or a list of these')
+    return ids, allow_failure, at_front
+
+
+def _job_id_of(job_or_id):
+    return job_or_id.id if isinstance(job_or_id, Job) else _validate_job_id(job_or_id)
+
+
+class Result:
+    """One execution's outcome, as RQ's ``rq.results.Result``."""
+
+    class Type(enum.IntEnum):
+        SUCCESSFUL = 1
+        FAILED = 2
+        STOPPED = 3
+        RETRIED = 4
+        MAX_RETRIES_EXCEEDED = 5
+
+    def __init__(self, job_id, type, record, serializer=None):
+        self.job_id = job_id
+        self.type = type
+        self.id, _, data, self.exc_string, created, self.worker_name = record
+        self.created_at = _to_datetime(created)
+        self._data = data
+        self._serializer = serializer or DefaultSerializer
+
+    def __repr__(self):
+        return f'Result(id={self.id}, type={self.type.name})'
+
+    def __bool__(self):
+        return bool(self.id)
+
+    @property
+    def return_value(self):
+        if self._data is None:
+            return None
+        return self._serializer.loads(self._data)
+
+    @classmethod
+    def all(cls, job, serializer=None):
+        return job.results()
+
+    @classmethod
+    def count(cls, job):
+        return len(job.results())
+
+    @classmethod
+    def fetch_latest(cls, job, serializer=None, timeout=0):
+        return job.latest_result(timeout=timeout)
+
+
+class _Predicate(int):
+    """A truth value that also works when called: ``job.is_finished`` and ``job.is_finished()``."""
+
+    def __call__(self):
+        return bool(self)
+
+    def __repr__(self):
+        return repr(bool(self))
+
+
+_TRUE, _FALSE = _Predicate(1), _Predicate(0)
+
+
+class _Count(int):
+    """A number that also works when called: ``queue.count`` and ``queue.count()``."""
+
+    def __call__(self):
+        return int(self)
+
+
+_current = threading.local()    # .job: the job this thread is executing
+
+
+def get_current_job(connection=None, job_class=None):
+    """The job being executed by this thread, or None outside a job."""
+    return getattr(_current, 'job', None)
+
+
+class Job:
+    """A unit of work: a function, its arguments, and where it is in RQ's lifecycle.
+
+    ``Job(func, args=None, kwargs=None, result_ttl=None, timeout=None,
+    job_id=None, description=None, ...)`` creates a job that is not yet
+    enqueued (status ``created``); ``queue.enqueue_job(job)`` enqueues it. Most
+    code gets jobs from ``queue.enqueue(...)`` or ``Job.fetch(id)``. A Job
+    object is a snapshot: ``refresh()`` re-reads it, while ``get_status()``,
+    the ``is_*`` predicates, ``get_result()`` and ``latest_result()`` always
+    read the store.
+    """
+
+    __slots__ = ('id', '_store', 'connection', 'serializer', '_func', '_data', '_args', '_kwargs',
+                 '_status', 'origin', '_description', '_created', '_enqueued', '_started',
+                 '_ended', '_heartbeat', 'timeout', 'result_ttl', 'failure_ttl', 'ttl', '_meta',
+                 'retries_left', 'retry_intervals', 'number_of_retries',
+                 'enqueue_at_front_on_retry', 'repeats_left', 'repeat_intervals',
+                 '_dependency_ids', 'allow_dependency_failures', 'enqueue_at_front',
+                 '_success_callback', '_failure_callback', '_stopped_callback', 'worker_name',
+                 'group_id', '_exc_info', '_result', '__weakref__')
+
+    def __init__(self, func=None, args=None, kwargs=None, result_ttl=None, timeout=None,
+                 job_id=None, description=None, connection=None, serializer=None, **options):
+        self._blank(_resolve_store(connection), connection, serializer)
+        self._configure(func, args, kwargs, timeout=timeout, result_ttl=result_ttl,
+                        job_id=job_id, description=description, **options)
+
+    def __repr__(self):
+        return f'Job({self.id!r}, enqueued_at={self.enqueued_at!r})'
+
+    def __str__(self):
+        return f'<Job {self.id}: {self.description}>'
+
+    def __eq__(self, other):
+        return isinstance(other, Job) and self.id == other.id
+
+    def __hash__(self):
+        return hash(self.id)
+
+    # -- construction --------------------------------------------------------
+
+    def _blank(self, store, connection=None, serializer=None):
+        self.id = None
+        self._store = store
+        self.connection = connection if connection is not None else store
+        self.serializer = resolve_serializer(serializer)
+        self._func = None
+        self._data = None               # serialized (args, kwargs); None when both are empty
+        self._args = ()                 # cache of the deserialized arguments
+        self._kwargs = {}
+        self._status = JobStatus.CREATED
+        self.origin = ''
+        self._description = None        # None: RQ's call string, computed when read
+        self._created = self._enqueued = self._started = self._ended = None   # epoch seconds
+        self._heartbeat = None
+        self.timeout = self.result_ttl = self.failure_ttl = self.ttl = None
+        self._meta = None               # dict, created on first use
+        self.retries_left = None
+        self.retry_intervals = None
+        self.number_of_retries = 0      # how many times a job returned Retry
+        self.enqueue_at_front_on_retry = False
+        self.repeats_left = None
+        self.repeat_intervals = None
+        self._dependency_ids = []
+        self.allow_dependency_failures = False
+        self.enqueue_at_front = False   # for dependents released at the front, and retries
+        self._success_callback = self._failure_callback = self._stopped_callback = None
+        self.worker_name = None
+        self.group_id = None
+        self._exc_info = None           # the last failure's traceback text
+        self._result = None             # the return value, once known here
+
+    def _configure(self, func, args=None, kwargs=None, *, timeout=None, result_ttl=None,
+                   ttl=None, failure_ttl=None, description=None, depends_on=None, job_id=None,
+                   meta=None, retry=None, repeat=None, on_success=None, on_failure=None,
+                   on_stopped=None, status=None, origin='', group_id=None):
+        """Validate every argument first, then assign; raises before changing anything."""
+        if not (callable(func) or (isinstance(func, str) and _DOTTED_RE.match(func))):
+            raise TypeError(f'job function {func!r} is not callable and not a dotted path '
+                            "such as 'package.module.function'")
+        args = () if args is None else args
+        kwargs = {} if kwargs is None else kwargs
+        if not isinstance(args, (list, tuple)):
+            raise TypeError(f'args={args!r}: expected a list or tuple of positional arguments')
+        if not isinstance(kwargs, dict):
+            raise TypeError(f'kwargs={kwargs!r}: expected a dict of keyword arguments')
+        if job_id is not None:
+            _validate_job_id(job_id)
+        timeout = parse_timeout(timeout, 'job_timeout')
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
+                                or (ttl <= 0 and ttl != -1)):
+            raise ValueError(f'ttl={ttl!r}: a job ttl must be a number of seconds greater than 0')
+        for name, value in (('result_ttl', result_ttl), ('failure_ttl', failure_ttl)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise TypeError(f'{name}={value!r}: expected a number of seconds (-1 keeps forever)')
+        if retry is not None and not isinstance(retry, Retry):
+            raise TypeError(f'retry={retry!r}: expected a Retry(max, interval) object')
+        if repeat is not None and not isinstance(repeat, Repeat):
+            raise TypeError(f'repeat={repeat!r}: expected a Repeat(times, interval) object')
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError(f'meta={meta!r}: expected a dict')
+        dependency_ids, allow_failure, at_front = _parse_depends_on(depends_on)
+        callbacks = [_as_callback(on_success, 'on_success'), _as_callback(on_failure, 'on_failure'),
+                     _as_callback(on_stopped, 'on_stopped')]
+        data = self._capture(func, args, kwargs)
+        # -- nothing raises below this line --
+        self.id = job_id or _new_id()
+        self._func = func
+        self._data = data
+        self._args, self._kwargs = tuple(args), kwargs
+        if data is not None and self.serializer is not _ReferenceSerializer:
+            self._args, self._kwargs = None, None       # read back from _data when needed
+        self._status = JobStatus(status) if status else JobStatus.CREATED
+        self.origin = origin
+        self._description = description
+        self._created = self._store.now()
+        self.timeout, self.result_ttl, self.failure_ttl, self.ttl = timeout, result_ttl, failure_ttl, ttl
+        self._meta = dict(meta) if meta else None
+        if retry is not None:
+            self.retries_left, self.retry_intervals = retry.max, list(retry.intervals)
+            self.enqueue_at_front_on_retry = retry.enqueue_at_front
+        if repeat is not None:
+            self.repeats_left, self.repeat_intervals = repeat.times, list(repeat.intervals)
+        self._dependency_ids = dependency_ids
+        self.allow_dependency_failures, self.enqueue_at_front = allow_failure, at_front
+        self._success_callback, self._failure_callback, self._stopped_callback = callbacks
+        self.group_id = group_id
+
+    def _capture(self, func, args, kwargs):
+        """Serialize the arguments now, so later mutation does not reach the job (SPEC §5)."""
+        if not args and not kwargs:
+            return None
+        serializer = self.serializer
+        try:
+            return serializer.dumps((tuple(args), kwargs))
+        except Exception as exc:
+            culprit = _first_unserializable(serializer, args, kwargs)
+            raise TypeError(f'cannot enqueue {_func_name(func)}: argument {culprit} cannot be '
+                            f'serialized by {getattr(serializer, "__name__", serializer)} ({exc}); '
+                            "use Queue(..., serializer='reference') to keep arguments by "
+                            'reference') from exc
+
+    @classmethod
+    def create(cls, func, args=None, kwargs=None, connection=None, result_ttl=None, ttl=None,
+               status=None, description=None, depends_on=None, timeout=None, id=None,
+               origin='', meta=None, failure_ttl=None, serializer=None, retry=None,
+               group_id=None, *, on_success=None, on_failure=None, on_stopped=None,
+               repeat=None, **_ignored):
+        """Build a job (status ``created`` unless ``status`` says otherwise); nothing is saved."""
+        job = object.__new__(cls)
+        job._blank(_resolve_store(connection), connection, serializer)
+        job._configure(func, args, kwargs, timeout=timeout, result_ttl=result_ttl, ttl=ttl,
+                       failure_ttl=failure_ttl, description=description, depends_on=depends_on,
+                       job_id=id, meta=meta, retry=retry, repeat=repeat, on_success=on_success,
+                       on_failure=on_failure, on_stopped=on_stopped, status=status,
+                       origin=origin, group_id=group_id)
+        return job
+
+    @classmethod
+    def fetch(cls, id, connection=None, serializer=None):
+        """The job with this id, read from the store; ``NoSuchJobError`` if there is none."""
+        store = _resolve_store(connection)
+        with store.transaction() as tx:
+            record = tx.job_get(id)
+        if record is None:
+            raise NoSuchJobError(f'No such job: {id!r}')
+        return cls._from_record(record, store, connection)
+
+    @classmethod
+    def fetch_many(cls, job_ids, connection=None, serializer=None):
+        store = _resolve_store(connection)
+        with store.transaction() as tx:
+            records = [tx.job_get(job_id) for job_id in job_ids]
+        return [None if r is None else cls._from_record(r, store, connection) for r in records]
+
+    @classmethod
+    def exists(cls, job_id, connection=None):
+        store = _resolve_store(connection)
+        with store.transaction() as tx:
+            return tx.job_get(job_id) is not None
+
+    @classmethod
+    def key_for(cls, job_id):
+        return f'rq:job:{job_id}'
+
+    # -- the record kept by the store (a snapshot, never this object) ---------
+
+    def _dump(self):
+        return [self.id, self._func, self._data, self.serializer, self._status, self.origin,
+                self._description, self._created, self._enqueued, self._started, self._ended,
+                self._heartbeat, self.timeout, self.result_ttl, self.failure_ttl, self.ttl,
+                self._meta and self.serializer.dumps(self._meta), self.retries_left,
+                self.retry_intervals, self.number_of_retries, self.enqueue_at_front_on_retry,
+                self.repeats_left, self.repeat_intervals, self._dependency_ids,
+                self.allow_dependency_failures, self.enqueue_at_front, self._success_callback,
+                self._failure_callback, self._stopped_callback, self.worker_name,
+                self.group_id, self._exc_info]
+
+    def _load(self, record):
+        (self.id, self._func, self._data, self.serializer, self._status, self.origin,
+         self._description, self._created, self._enqueued, self._started, self._ended,
+         self._heartbeat, self.timeout, self.result_ttl, self.failure_ttl, self.ttl,
+         meta, self.retries_left, self.retry_intervals, self.number_of_retries,
+         self.enqueue_at_front_on_retry, self.repeats_left, self.repeat_intervals,
+         self._dependency_ids, self.allow_dependency_failures, self.enqueue_at_front,
+         self._success_callback, self._failure_callback, self._stopped_callback,
+         self.worker_name, self.group_id, self._exc_info) = record
+        self._meta = self.serializer.loads(meta) if meta else None
+        self._dependency_ids = list(self._dependency_ids)
+        if self._data is None:
+            self._args, self._kwargs = (), {}
+        else:
+            self._args = self._kwargs = None
+
+    @classmethod
+    def _from_record(cls, record, store, connection=None):
+        job = object.__new__(cls)
+        job._store = store
+        job.connection = connection if connection is not None else store
+        job._result = None
+        job._load(record)
+        return job
+
+    # -- status --------------------------------------------------------------
+
+    def get_status(self, refresh=True) -> JobStatus:
+        """The job's status, read from the store (``refresh=False``: as this object last saw it).
+
+        Raises ``InvalidJobOperation`` when the job no longer exists.
+        """
+        if refresh:
+            with self._store.transaction() as tx:
+                record = tx.job_get(self.id)
+            if record is None:
+                raise InvalidJobOperation(f'Failed to retrieve status for job: {self.id!r} '
+                                          '(it was deleted or has expired)')
+            self._status = record[_STATUS]
+        return self._status
+
+    def set_status(self, status, pipeline=None):
+        with self._store.transaction() as tx:
+            record = tx.job_get(self.id)
+            self._status = JobStatus(status)
+            if record is not None:
+                record[_STATUS] = self._status
+
+    def _is(self, status):
+        try:
+            return _TRUE if self.get_status() == status else _FALSE
+        except InvalidJobOperation:
+            return _FALSE
+
+    is_queued = property(lambda self: self._is(JobStatus.QUEUED))
+    is_started = property(lambda self: self._is(JobStatus.STARTED))
+    is_finished = property(lambda self: self._is(JobStatus.FINISHED))
+    is_failed = property(lambda self: self._is(JobStatus.FAILED))
+    is_deferred = property(lambda self: self._is(JobStatus.DEFERRED))
+    is_scheduled = property(lambda self: self._is(JobStatus.SCHEDULED))
+    is_canceled = property(lambda self: self._is(JobStatus.CANCELED))
+    is_stopped = property(lambda self: self._is(JobStatus.STOPPED))
+
+    # -- the call ------------------------------------------------------------
+
+    @property
+    def func(self):
+        return _import_attribute(self._func) if isinstance(self._func, str) else self._func
+
+    @property
+    def func_name(self):
+        return _func_name(self._func)
+
+    @property
+    def args(self):
+        if self._args is None:
+            self._decode()
+        return list(self._args) if self.serializer is JSONSerializer else self._args
+
+    @property
+    def kwargs(self):
+        if self._kwargs is None:
+            self._decode()
+        return self._kwargs
+
+    def _decode(self):
+        try:
+            args, kwargs = self.serializer.loads(self._data)
+        except Exception as exc:
+            raise DeserializationError(f'cannot read the arguments of job {self.id!r}: {exc}') from exc
+        self._args, self._kwargs = tuple(args), kwargs
+
+    @property
+    def description(self):
+        if self._description is None:
+            return self.get_call_string()
+        return self._description
+
+    @description.setter
+    def description(self, value):
+        self._description = value
+
+    def get_call_string(self):
+        return _call_string(self.func_name, self.args, self.kwargs)
+
+    @property
+    def meta(self):
+        if self._meta is None:
+            self._meta = {}
+        return self._meta
+
+    @meta.setter
+    def meta(self, value):
+        self._meta = value
+
+    @property
+    def instance(self):
+        return getattr(self._func, '__self__', None)
+
+    @property
+    def key(self):
+        return self.key_for(self.id)
+
+    @property
+    def dependency_ids(self):
+        return list(self._dependency_ids)
+
+    @property
+    def dependency(self):
+        if not self._dependency_ids:
+            return None
+        return type(self).fetch(self._dependency_ids[0], connection=self._store)
+
+    @property
+    def dependent_ids(self):
+        with self._store.transaction() as tx:
+            return sorted(tx.smembers(('dependents', self.id)))
+
+    @property
+    def success_callback(self):
+        return self._success_callback
+
+    @property
+    def failure_callback(self):
+        return self._failure_callback
+
+    @property
+    def stopped_callback(self):
+        return self._stopped_callback
+
+    # -- timestamps (aware UTC datetimes, as in RQ) ---------------------------
+
+    created_at = property(lambda self: _to_datetime(self._created))
+    enqueued_at = property(lambda self: _to_datetime(self._enqueued))
+    started_at = property(lambda self: _to_datetime(self._started))
+    ended_at = property(lambda self: _to_datetime(self._ended))
+    last_heartbeat = property(lambda self: _to_datetime(self._heartbeat))
+
+    # -- results -------------------------------------------------------------
+
+    def get_result(self, timeout=None):
+        """Wait until the job ends; return its value or raise (the seed API).
+
+        Finished: the return value. Failed, stopped or canceled:
+        ``JobFailedError`` (its ``.job`` is this job). Not ended within
+        ``timeout`` seconds: ``TimeoutError``. ``timeout=None`` waits as long as
+        it takes. A job deleted while waited for raises ``NoSuchJobError``.
+        """
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or timeout < 0):
+            raise ValueError(f'get_result(timeout={timeout!r}): expected None or seconds >= 0')
+        store, job_id = self._store, self.id
+        with store.transaction() as tx:
+            def ended():
+                record = tx.job_get(job_id)
+                return record is None or record[_STATUS] in _ENDED
+            if not tx.wait(ended, timeout):
+                raise TimeoutError(f'job {job_id!r} did not end within {timeout} seconds '
+                                   f'(status {tx.job_get(job_id)[_STATUS].value!r})')
+            record = tx.job_get(job_id)
+            results = tx.get(('results', job_id), ())
+        if record is None:
+            raise NoSuchJobError(f'job {job_id!r} no longer exists (deleted, or expired by its '
+                                 'result_ttl), so its result is gone')
+        self._load(record)
+        if self._status is not JobStatus.FINISHED:
+            last_line = (self._exc_info or '').strip().splitlines()[-1:] or ['']
+            raise JobFailedError(f'job {job_id!r} {self._status.value}: {last_line[0]}', job=self)
+        self._result = self._value_of(results[-1]) if results else None
+        return self._result
+
+    def _value_of(self, result_record):
+        data = result_record[2]
+        return None if data is None else self.serializer.loads(data)
+
+    def latest_result(self, timeout=0):
+        """The newest ``Result``, or None; waits up to ``timeout`` seconds for one to appear."""
+        key = ('results', self.id)
+        with self._store.transaction() as tx:
+            if timeout:
+                tx.wait(lambda: tx.get(key), timeout)
+            results = tx.get(key, ())
+        return self._make_result(results[-1]) if results else None
+
+    def results(self):
+        """Every stored ``Result``, newest first."""
+        with self._store.transaction() as tx:
+            results = list(tx.get(('results', self.id), ()))
+        return [self._make_result(r) for r in reversed(results)]
+
+    def _make_result(self, record):
+        return Result(self.id, Result.Type(record[1]), record, self.serializer)
+
+    def return_value(self, refresh=False):
+        """The return value if the latest result is a success, else None."""
+        if self._result is None or refresh:
+            result = self.latest_result()
+            self._result = result.return_value if result and result.type == Result.Type.SUCCESSFUL else None
+        return self._result
+
+    @property
+    def result(self):
+        return self.return_value(refresh=True)
+
+    @property
+    def exc_info(self):
+        if self._exc_info is None and self._status in _ENDED:
+            return None
+        return self._exc_info
+
+    # -- meta and persistence ------------------------------------------------
+
+    def refresh(self):
+        """Re-read this job from the store; ``NoSuchJobError`` if it is gone."""
+        with self._store.transaction() as tx:
+            record = tx.job_get(self.id)
+        if record is None:
+            raise NoSuchJobError(f'No such job: {self.id!r}')
+        self._load(record)
+
+    def save(self, pipeline=None, include_meta=True, include_result=True):
+        with self._store.transaction() as tx:
+            _save(tx, self, include_meta)
+
+    def save_meta(self):
+        """Store ``meta`` (only meta) for others to read."""
+        meta = self._meta and self.serializer.dumps(self._meta)
+        with self._store.transaction() as tx:
+            record = tx.job_get(self.id)
+            if record is None:
+                raise NoSuchJobError(f'cannot save meta of job {self.id!r}: no such job')
+            record[_META] = meta
+
+    def get_meta(self, refresh=True):
+        if refresh:
+            with self._store.transaction() as tx:
+                record = tx.job_get(self.id)
+            if record is None:
+                raise NoSuchJobError(f'No such job: {self.id!r}')
+            self._meta = self.serializer.loads(record[_META]) if record[_META] else None
+        return self.meta
+
+    def to_dict(self, include_meta=True, include_result=True):
+        """A JSON-friendly dict of the job (the emulator's shape, on both front doors)."""
+        return {
+            'id': self.id, 'status': self._status.value, 'func_name': self.func_name,
+            'args': list(self.args), 'kwargs': dict(self.kwargs),
+            'description': self.description, 'origin': self.origin,
+            'meta': dict(self.meta) if include_meta else None,
+            'timeout': self.timeout, 'result_ttl': self.result_ttl, 'ttl': self.ttl,
+            'failure_ttl': self.failure_ttl, 'created_at': _iso(self._created),
+            'enqueued_at': _iso(self._enqueued), 'started_at': _iso(self._started),
+            'ended_at': _iso(self._ended),
+            'result': self.return_value() if include_result else None,
+            'exc_info': self._exc_info, 'retries_left': self.retries_left,
+            'dependency_ids': list(self._dependency_ids), 'worker_name': self.worker_name,
+            'group_id': self.group_id,
+        }
+
+    # -- control -------------------------------------------------------------
+
+    def cancel(self, pipeline=None, enqueue_dependents=False, remove_from_dependencies=False):
+        """Cancel the job: status ``canceled``, out of its queue and registries, kept in the store."""
+        with self._store.transaction() as tx:
+            _cancel(tx, self, enqueue_dependents)
+
+    def requeue(self, at_front=False):
+        """Put a failed (or stopped) job back on its queue; ``InvalidJobOperation`` otherwise."""
+        with self._store.transaction() as tx:
+            _requeue(tx, self, ('failed',), at_front)
+        return self
+
+    def delete(self, pipeline=None, remove_from_queue=True, delete_dependents=False):
+        """Remove the job from the store, its queue and every registry."""
+        with self._store.transaction() as tx:
+            _delete(tx, self, delete_dependents)
+
+    def delete_dependents(self, pipeline=None):
+        with self._store.transaction() as tx:
+            for child_id in tx.smembers(('dependents', self.id)):
+                child = tx.job_get(child_id)
+                if child is not None:
+                    _delete(tx, type(self)._from_record(child, self._store), True)
+
+    def get_position(self):
+        with self._store.transaction() as tx:
+            return tx.queue_position(self.origin, self.id)
+
+    def perform(self):
+        """Run the job's function here and now, and return its value (no bookkeeping)."""
+        self._result = _call_job_function(self)
+        return self._result
+
+    def get_ttl(self, default_ttl=None):
+        return default_ttl if self.ttl is None else self.ttl
+
+    def get_result_ttl(self, default_ttl=None):
+        return default_ttl if self.result_ttl is None else self.result_ttl
+
+    def get_retry_interval(self):
+        """RQ's indexing: a short list reuses its first value for the early retries."""
+        if not self.retry_intervals:
+            return 0
+        index = max(len(self.retry_intervals) - self.retries_left, 0)
+        return self.retry_intervals[min(index, len(self.retry_intervals) - 1)]
+
+    def fetch_dependencies(self, watch=False, pipeline=None):
+        jobs = type(self).fetch_many(self._dependency_ids, connection=self._store)
+        return [job for job in jobs if job is not None]
+
+    def get_executions(self):
+        return []
+
+    @property
+    def should_retry(self):
+        return bool(self.retries_left)
+
+
+_DOTTED_RE = re.compile(r'[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z')
+_STATUS = 4          # positions in Job._dump()'s record that the lifecycle reads directly
+_META = 16
+
+
+def _first_unserializable(serializer, args, kwargs):
+    for index, value in enumerate(args):
+        try:
+            serializer.dumps(value)
+        except Exception:
+            return f'{index} ({value!r})'
+    for name, value in kwargs.items():
+        try:
+            serializer.dumps(value)
+        except Exception:
+            return f'{name}={value!r}'
+    return repr((args, kwargs))
+
+
+def _call_job_function(job):
+    func = job.func
+    result = func(*job.args, **job.kwargs)
+    if inspect.iscoroutine(result):
+        result = _run_coroutine(result)
+    return result
+
+# ==== Lifecycle ==============================================================
+# Every change of a job's state happens here, inside a transaction, through one
+# owner per step: _enqueue is the only way into a queue (enqueue, requeue,
+# retries, the scheduler and released dependents all call it); _start takes a
+# job off its queue; _finish is the only place a started job changes state.
+# Registries are sorted sets keyed (kind, queue name), as RQ's are in Redis.
+
+_REGISTRY_KINDS = ('started', 'finished', 'failed', 'deferred', 'scheduled', 'canceled')
+
+
+def _set_status(job, new):
+    assert new in _NEXT_STATUS[job._status], f'emulator bug: {job._status} -> {new}'
+    job._status = new
+
+
+def _save(tx, job, include_meta=True):
+    record = job._dump()
+    if not include_meta:                    # keep meta that the job itself saved meanwhile
+        old = tx.job_get(job.id)
+        if old is not None:
+            record[_META] = old[_META]
+    tx.job_put(job.id, record)
+
+
+def _reload(tx, job):
+    """Bring ``job`` up to date with the store; NoSuchJobError if it is gone."""
+    record = tx.job_get(job.id)
+    if record is None:
+        raise NoSuchJobError(f'No such job: {job.id!r} (it was deleted or has expired)')
+    job._load(record)
+
+
+def _expire_waiting(tx, job):
+    ttl = job.ttl
+    tx.job_expire(job.id, tx.now() + ttl if ttl and ttl > 0 else None)
+
+
+def _enqueue(tx, job, at_front=False):
+    """Put ``job`` on its queue (at the head with ``at_front``): the only way into a queue."""
+    _set_status(job, JobStatus.QUEUED)
+    job._enqueued = tx.now()
+    job._started = job._ended = None
+    _save(tx, job)
+    tx.queue_push(job.origin, job.id, at_front)
+    _expire_waiting(tx, job)
+
+
+def _place(tx, job, at_front=False):
+    """Enqueue ``job``, or defer it while any existing parent has not finished (as RQ)."""
+    pending = []
+    for parent_id in job._dependency_ids:
+        parent = tx.job_get(parent_id)
+        if parent is not None and parent[_STATUS] is not JobStatus.FINISHED:
+            pending.append(parent_id)
+    if not pending:
+        _enqueue(tx, job, at_front)
+        return
+    _set_status(job, JobStatus.DEFERRED)
+    job._enqueued = None
+    _save(tx, job)
+    tx.queue_register(job.origin)
+    tx.zadd(('deferred', job.origin), job.id, tx.now())
+    for parent_id in pending:
+        tx.sadd(('dependents', parent_id), job.id)
+    _expire_waiting(tx, job)
+
+
+def _schedule(tx, job, at):
+    _set_status(job, JobStatus.SCHEDULED)
+    job._enqueued = None
+    _save(tx, job)
+    tx.queue_register(job.origin)
+    tx.zadd(('scheduled', job.origin), job.id, at)
+    _expire_waiting(tx, job)
+
+
+def _start(tx, job, worker_name):
+    _set_status(job, JobStatus.STARTED)
+    job._started = job._heartbeat = tx.now()
+    job.worker_name = worker_name
+    _save(tx, job)
+    tx.job_expire(job.id, None)             # a running job never expires (RQ's perform())
+    tx.zadd(('started', job.origin), job.id, math.inf)
+
+
+_SUCCESS, _FAILURE, _STOPPED = 'success', 'failure', 'stopped'
+
+
+class _Outcome:
+    """What running a job came to: a value, or an exception (as exc_info and text)."""
+    __slots__ = ('kind', 'value', 'exc_info', 'exc_string')
+
+    def __init__(self, kind, value=None, exc_info=(None, None, None), exc_string=None):
+        self.kind, self.value, self.exc_info, self.exc_string = kind, value, exc_info, exc_string
+
+    @classmethod
+    def failure(cls, exc):
+        exc_info = (type(exc), exc, exc.__traceback__)
+        return cls(_FAILURE, None, exc_info, _exc_string(*exc_info))
+
+
+def _finish(tx, job, outcome, worker):
+    """Record how a started job ended: the one place a started job changes state.
+
+    Returns False (changing nothing) when the job was canceled or deleted while
+    it ran; whatever it produced is then discarded.
+    """
+    record = tx.job_get(job.id)
+    if record is None or record[_STATUS] is not JobStatus.STARTED:
+        return False
+    job._meta = job.serializer.loads(record[_META]) if record[_META] else None
+    now = tx.now()
+    tx.zrem(('started', job.origin), job.id)
+    kind, value = outcome.kind, outcome.value
+    if kind == _SUCCESS and isinstance(value, Retry):
+        _retry_returned(tx, job, value, worker)
+    elif kind == _SUCCESS and job.repeats_left:
+        index = min(len(job.repeat_intervals) - job.repeats_left, len(job.repeat_intervals) - 1)
+        job.repeats_left -= 1
+        _succeed(tx, job, value, worker, keep_going=True)
+        _again(tx, job, job.repeat_intervals[max(index, 0)], job.enqueue_at_front)
+    elif kind == _SUCCESS:
+        _succeed(tx, job, value, worker)
+    elif kind == _FAILURE and job.retries_left:
+        interval = job.get_retry_interval()
+        job.retries_left -= 1
+        job._exc_info = outcome.exc_string
+        _again(tx, job, interval, job.enqueue_at_front_on_retry)
+    elif kind == _FAILURE:
+        _fail(tx, job, outcome.exc_string, Result.Type.FAILED, worker)
+    else:                                   # stopped: failed registry, no retry, no dependents
+        _set_status(job, JobStatus.STOPPED)
+        job._ended = None
+        job._exc_info = outcome.exc_string
+        _add_result(tx, job, Result.Type.FAILED, None, outcome.exc_string, worker)
+        ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
+        tx.zadd(('failed', job.origin), job.id, now + ttl)
+        _save(tx, job, include_meta=False)
+    if worker is not None:
+        worker._count(kind == _SUCCESS and not isinstance(value, Retry), now - job._started)
+    return True
+
+
+def _succeed(tx, job, value, worker, keep_going=False):
+    _set_status(job, JobStatus.FINISHED)
+    ttl = job.result_ttl
+    if ttl is None:
+        ttl = worker.default_result_ttl if worker is not None else DEFAULT_RESULT_TTL
+    try:
+        data = None if value is None else job.serializer.dumps(value)
+    except Exception:
+        data = job.serializer.dumps('Unserializable return value')   # as RQ stores it
+    job._result = value
+    if ttl == 0 and not keep_going:
+        _release_dependents(tx, job)
+        _forget(tx, job)
+        tx.job_delete(job.id)
+        return
+    _add_result(tx, job, Result.Type.SUCCESSFUL, data, None, worker)
+    _save(tx, job, include_meta=False)
+    now = tx.now()
+    tx.zadd(('finished', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
+    tx.job_expire(job.id, None if ttl < 0 else now + ttl)
+    if not keep_going:
+        _release_dependents(tx, job)
+
+
+def _fail(tx, job, exc_string, result_type, worker):
+    _set_status(job, JobStatus.FAILED)
+    job._exc_info = exc_string
+    _save(tx, job, include_meta=False)
+    if worker is None or not worker.disable_default_exception_handler:
+        ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
+        now = tx.now()
+        _add_result(tx, job, result_type, None, exc_string, worker)
+        tx.zadd(('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
+        tx.job_expire(job.id, None if ttl < 0 else now + ttl)
+    _release_dependents(tx, job)
+
+
+def _retry_returned(tx, job, retry, worker):
+    """The job returned Retry(max, interval): run it again, up to ``max`` times."""
+    if job.number_of_retries >= retry.max:
+        _fail(tx, job, f'Job {job.id} exceeded the maximum of {retry.max} retries '
+                       'it asked for by returning Retry', Result.Type.MAX_RETRIES_EXCEEDED, worker)
+        return
+    interval = Retry.get_interval(job.number_of_retries, retry.intervals)
+    job.number_of_retries += 1
+    _add_result(tx, job, Result.Type.RETRIED, None, None, worker)
+    _again(tx, job, interval, retry.enqueue_at_front)
+
+
+def _again(tx, job, interval, at_front):
+    """Run a job once more: now (back on its queue) or after ``interval`` seconds (scheduled)."""
+    if interval:
+        _schedule(tx, job, tx.now() + interval)
+        job.enqueue_at_front = at_front
+        _save(tx, job, include_meta=False)
+    else:
+        _enqueue(tx, job, at_front)
+
+
+def _add_result(tx, job, result_type, data, exc_string, worker):
+    key = ('results', job.id)
+    results = list(tx.get(key, ()))
+    now = tx.now()
+    result_id = f'{int(now * 1000)}-{len(results)}'
+    results.append((result_id, int(result_type), data, exc_string, now,
+                    worker.name if worker is not None else ''))
+    tx.set(key, results[-_MAX_RESULTS:])
+
+
+def _release_dependents(tx, parent, parent_counts_as_met=False):
+    """Enqueue the deferred children of ``parent`` whose every parent is now satisfied."""
+    key = ('dependents', parent.id)
+    children = sorted(tx.smembers(key))
+    for child_id in children:
+        tx.srem(key, child_id)
+        record = tx.job_get(child_id)
+        if record is None or record[_STATUS] is not JobStatus.DEFERRED:
+            continue
+        child = Job._from_record(record, parent._store)
+        if not _dependencies_met(tx, child, parent.id if parent_counts_as_met else None):
+            continue
+        tx.zrem(('deferred', child.origin), child.id)
+        _enqueue(tx, child, child.enqueue_at_front)
+
+
+def _dependencies_met(tx, child, met_id=None):
+    for parent_id in child._dependency_ids:
+        record = tx.job_get(parent_id)
+        if record is None or parent_id == met_id:
+            continue
+        status = record[_STATUS]
+        if status is JobStatus.FINISHED:
+            continue
+        if status is JobStatus.FAILED and child.allow_dependency_failures:
+            continue
+        return False
+    return True
+
+
+def _forget(tx, job):
+    """Take ``job`` off its queue and out of every registry (the record stays)."""
+    tx.queue_remove(job.origin, job.id)
+    for kind in _REGISTRY_KINDS:
+        tx.zrem((kind, job.origin), job.id)
+
+
+def _cancel(tx, job, enqueue_dependents=False):
+    _reload(tx, job)
+    if job._status is JobStatus.CANCELED:
+        raise InvalidJobOperation(f'cannot cancel job {job.id!r}: it is already canceled')
+    _forget(tx, job)
+    _set_status(job, JobStatus.CANCELED)
+    _save(tx, job)
+    tx.zadd(('canceled', job.origin), job.id, tx.now())
+    if enqueue_dependents:
+        _release_dependents(tx, job, parent_counts_as_met=True)
+
+
+def _requeue(tx, job, kinds, at_front=False):
+    """Move ``job`` from one of the registries ``kinds`` back onto its queue."""
+    record = tx.job_get(job.id)
+    if record is None:
+        raise NoSuchJobError(f'cannot requeue job {job.id!r}: no such job')
+    job._load(record)
+    kind = next((k for k in kinds if tx.zscore((k, job.origin), job.id) is not None), None)
+    if kind is None:
+        raise InvalidJobOperation(
+            f'cannot requeue job {job.id!r}: status is {job._status.value!r} and it is not in '
+            f'the {" or ".join(kinds)} job registry of queue {job.origin!r}')
+    tx.zrem((kind, job.origin), job.id)
+    _enqueue(tx, job, at_front)
+
+
+def _delete(tx, job, delete_dependents=False):
+    record = tx.job_get(job.id)
+    if record is not None:
+        job._load(record)
+    _forget(tx, job)
+    for parent_id in job._dependency_ids:
+        tx.srem(('dependents', parent_id), job.id)
+    if delete_dependents:
+        for child_id in tx.smembers(('dependents', job.id)):
+            child = tx.job_get(child_id)
+            if child is not None:
+                _delete(tx, Job._from_record(child, job._store), True)
+    tx.job_delete(job.id)
+
+
+def _housekeep(tx):
+    """Expire what the TTLs say and enqueue every scheduled job that is due."""
+    now = tx.now()
+    tx.expire_due(now)
+    for key in tx.zkeys('scheduled'):
+        first = tx.zfirst(key)
+        while first is not None and first[0] <= now:
+            tx.zrem(key, first[1])
+            record = tx.job_get(first[1])
+            if record is not None and record[_STATUS] is JobStatus.SCHEDULED:
+                job = Job._from_record(record, tx)
+                _enqueue(tx, job, job.enqueue_at_front)
+            first = tx.zfirst(key)
+    for kind in ('finished', 'failed'):
+        for key in tx.zkeys(kind):
+            first = tx.zfirst(key)
+            while first is not None and first[0] <= now:
+                tx.zrem(key, first[1])
+                first = tx.zfirst(key)
+
+
+def _next_due(tx):
+    """Epoch seconds of the earliest scheduled job, or None."""
+    firsts = [tx.zfirst(key) for key in tx.zkeys('scheduled')]
+    return min((first[0] for first in firsts if first), default=None)
+
+
+# -- running a job (shared by Worker and Queue(is_async=False)) ----------------
+
+def _execute(job):
+    """Run the job's function in this thread, outside every lock."""
+    previous = getattr(_current, 'job', None)
+    _current.job = job
+    try:
+        return _Outcome(_SUCCESS, _call_job_function(job))
+    except BaseException as exc:     # SystemExit too: a job never kills its worker
+        return _Outcome.failure(exc)
+    finally:
+        _current.job = previous
+
+
+def _complete(job, outcome, worker):
+    """Callbacks, then _finish, then exception handlers: what follows every execution."""
+    store = job._store
+    connection = job.connection
+    if outcome.kind != _STOPPED:
+        job._ended = store.now()
+    if outcome.kind == _SUCCESS and job._success_callback is not None:
+        try:
+            job._success_callback(job, connection, outcome.value)
+        except Exception as exc:            # a raising success callback fails the job (RQ)
+            _log.exception('success callback of job %s raised', job.id)
+            outcome = _Outcome.failure(exc)
+    if outcome.kind == _FAILURE and job._failure_callback is not None:
+        try:
+            job._failure_callback(job, connection, *outcome.exc_info)
+        except Exception as exc:
+            _log.exception('failure callback of job %s raised', job.id)
+            outcome.exc_string = _exc_string(type(exc), exc, exc.__traceback__)
+    if outcome.kind == _STOPPED and job._stopped_callback is not None:
+        _call_quietly(f'stopped callback of job {job.id}', job._stopped_callback, job, connection)
+    with store.transaction() as tx:
+        applied = _finish(tx, job, outcome, worker)
+    if not applied:
+        _log.warning('job %s was canceled or deleted while it ran; its outcome is discarded', job.id)
+    elif outcome.kind == _SUCCESS:
+        _log.info('%s: Job OK (%s)', job.origin, job.id)
+    else:
+        _log.info('%s: Job %s (%s): %s', job.origin, outcome.kind, job.id,
+                  (outcome.exc_string or '').strip().splitlines()[-1:])
+    if applied and outcome.kind == _FAILURE and worker is not None:
+        worker._handle_exception(job, *outcome.exc_info)
+
+# ==== Queue ==================================================================
+
+_ENQUEUE_OPTIONS = ('job_timeout', 'description', 'result_ttl', 'ttl', 'failure_ttl',
+                    'depends_on', 'job_id', 'at_front', 'meta', 'retry', 'repeat', 'on_success',
+                    'on_failure', 'on_stopped', 'webhooks', 'pipeline', 'unique', 'group_id')
+
+EnqueueData = collections.namedtuple('EnqueueData', [
+    'func', 'args', 'kwargs', 'timeout', 'result_ttl', 'ttl', 'failure_ttl', 'description',
+    'depends_on', 'job_id', 'at_front', 'meta', 'retry', 'on_success', 'on_failure',
+    'on_stopped', 'repeat'])
+
+
+class Queue:
+    """A named queue of jobs on a store (the default store unless ``connection=`` names one).
+
+    ``Queue(name='default', connection=None, is_async=True, default_timeout=None,
+    serializer=None)``. Two ``Queue('x')`` objects on one store are the same
+    queue. With ``is_async=False`` each job runs inside ``enqueue``, in the
+    calling thread, through the same code a worker runs. Unknown keyword
+    arguments are ignored, as in RQ.
+    """
+
+    DEFAULT_TIMEOUT = DEFAULT_JOB_TIMEOUT
+    redis_queue_namespace_prefix = 'rq:queue:'
+    job_class = Job
+    _timeout_is_job_timeout = True      # the seed API: enqueue(f, timeout=N) sets the job timeout
+
+    def __init__(self, name='default', connection=None, default_timeout=None, is_async=True,
+                 job_class=None, serializer=None, death_penalty_class=None, **kwargs):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f'queue name {name!r}: expected a non-empty string')
+        self.name = name
+        self._store = _resolve_store(connection)
+        self.connection = connection if connection is not None else self._store
+        self._default_timeout = parse_timeout(default_timeout, 'default_timeout') or self.DEFAULT_TIMEOUT
+        self._is_async = is_async
+        self.serializer = resolve_serializer(serializer)
+        if job_class is not None:
+            self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
+
+    def __repr__(self):
+        return f'{type(self).__name__}({self.name!r})'
+
+    def __str__(self):
+        return f'<{type(self).__name__} {self.name}>'
+
+    def __len__(self):
+        return self.count
+
+    def __bool__(self):
+        return True                     # as in RQ, even when empty
+
+    def __eq__(self, other):
+        if not isinstance(other, Queue):
+            raise TypeError(f'cannot compare a Queue with {other!r}')
+        return self.name == other.name and self._store is other._store
+
+    def __lt__(self, other):
+        if not isinstance(other, Queue):
+            raise TypeError(f'cannot compare a Queue with {other!r}')
+        return self.name < other.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    @classmethod
+    def all(cls, connection=None, job_class=None, serializer=None, death_penalty_class=None):
+        """Every queue ever enqueued to on the store."""
+        store = _resolve_store(connection)
+        with store.transaction() as tx:
+            names = tx.queue_names()
+        return [cls(name, connection=store, job_class=job_class, serializer=serializer) for name in names]
+
+    @classmethod
+    def from_queue_key(cls, queue_key, connection=None, **kwargs):
+        prefix = cls.redis_queue_namespace_prefix
+        if not isinstance(queue_key, str) or not queue_key.startswith(prefix):
+            raise ValueError(f'not a valid RQ queue key: {queue_key!r} (expected {prefix}<name>)')
+        return cls(queue_key[len(prefix):], connection=connection, **kwargs)
+
+    @property
+    def key(self):
+        return self.redis_queue_namespace_prefix + self.name
+
+    @property
+    def is_async(self):
+        return self._is_async
+
+    # -- enqueueing ----------------------------------------------------------
+
+    def enqueue(self, f, *args, **kwargs) -> Job:
+        """Enqueue ``f(*args, **kwargs)`` and return the job.
+
+        RQ's options (``job_timeout``, ``description``, ``result_ttl``, ``ttl``,
+        ``failure_ttl``, ``depends_on``, ``job_id``, ``at_front``, ``meta``,
+        ``retry``, ``repeat``, ``on_success``, ``on_failure``, ``on_stopped``,
+        ``unique``) are taken out of ``kwargs``; so are ``args=`` and
+        ``kwargs=`` (explicit mode). On this front door ``timeout=`` is the job
+        timeout too; after ``install_as_rq()`` it goes to ``f``, as in RQ.
+        """
+        options = self._pop_options(kwargs)
+        args, kwargs = self._explicit_args(args, kwargs)
+        return self.enqueue_call(f, args, kwargs, **options)
+
+    def enqueue_call(self, func, args=None, kwargs=None, timeout=None, result_ttl=None, ttl=None,
+                     failure_ttl=None, description=None, depends_on=None, job_id=None,
+                     at_front=False, meta=None, retry=None, repeat=None, on_success=None,
+                     on_failure=None, on_stopped=None, pipeline=None, unique=False,
+                     webhooks=None, group_id=None) -> Job:
+        """Enqueue with every option spelled out (here the job timeout is ``timeout``)."""
+        _check_unique(unique, job_id, depends_on)
+        job = self.create_job(func, args, kwargs, timeout=timeout, result_ttl=result_ttl, ttl=ttl,
+                              failure_ttl=failure_ttl, description=description,
+                              depends_on=depends_on, job_id=job_id, meta=meta, retry=retry,
+                              repeat=repeat, on_success=on_success, on_failure=on_failure,
+                              on_stopped=on_stopped, group_id=group_id)
+        return self.enqueue_job(job, at_front=at_front, unique=unique)
+
+    def create_job(self, func, args=None, kwargs=None, timeout=None, result_ttl=None, ttl=None,
+                   failure_ttl=None, description=None, depends_on=None, job_id=None, meta=None,
+                   status=JobStatus.QUEUED, retry=None, *, on_success=None, on_failure=None,
+                   on_stopped=None, repeat=None, group_id=None) -> Job:
+        """Build a job for this queue without saving it."""
+        job = object.__new__(self.job_class)
+        job._blank(self._store, self.connection, self.serializer)
+        job._configure(func, args, kwargs, timeout=timeout, result_ttl=result_ttl, ttl=ttl,
+                       failure_ttl=failure_ttl, description=description, depends_on=depends_on,
+                       job_id=job_id, meta=meta, retry=retry, repeat=repeat,
+                       on_success=on_success, on_failure=on_failure, on_stopped=on_stopped,
+                       status=status, origin=self.name, group_id=group_id)
+        return job
+
+    def enqueue_job(self, job, pipeline=None, at_front=False, unique=False) -> Job:
+        """Enqueue an existing Job object (deferred while it has unfinished parents); returns it."""
+        self._adopt(job)
+        with self._store.transaction() as tx:
+            if unique and tx.job_get(job.id) is not None:
+                raise DuplicateJobError(f'Job with ID {job.id!r} already exists')
+            _place(tx, job, at_front)
+        if not self._is_async and job._status is JobStatus.QUEUED:
+            self._run_sync(job)
+        return job
+
+    def enqueue_at(self, datetime, f, *args, **kwargs) -> Job:
+        """Schedule ``f(*args, **kwargs)`` for ``datetime`` (naive means local time); status scheduled."""
+        when = datetime
+        if not isinstance(when, _dt.datetime):
+            raise TypeError(f'enqueue_at: expected a datetime, got {when!r}')
+        return self._enqueue_scheduled(when.timestamp(), f, args, kwargs)
+
+    def enqueue_in(self, time_delta, func, *args, **kwargs) -> Job:
+        """Schedule ``func(*args, **kwargs)`` to run ``time_delta`` (a timedelta or seconds) from now."""
+        seconds = _to_seconds(time_delta, 'enqueue_in(time_delta)')
+        return self._enqueue_scheduled(self._store.now() + seconds, func, args, kwargs)
+
+    def schedule_job(self, job, datetime, pipeline=None, unique=False) -> Job:
+        when = datetime
+        if not isinstance(when, _dt.datetime):
+            raise TypeError(f'schedule_job: expected a datetime, got {when!r}')
+        return self._schedule_at(job, when.timestamp(), unique)
+
+    def enqueue_many(self, job_datas, pipeline=None, group_id=None) -> list:
+        """Enqueue several jobs built with ``Queue.prepare_data``; returns the jobs."""
+        jobs = [(self.create_job(d.func, d.args, d.kwargs, timeout=d.timeout,
+                                 result_ttl=d.result_ttl, ttl=d.ttl, failure_ttl=d.failure_ttl,
+                                 description=d.description, depends_on=d.depends_on,
+                                 job_id=d.job_id, meta=d.meta, retry=d.retry, repeat=d.repeat,
+                                 on_success=d.on_success, on_failure=d.on_failure,
+                                 on_stopped=d.on_stopped, group_id=group_id), d.at_front)
+                for d in job_datas]
+        return [self.enqueue_job(job, at_front=at_front) for job, at_front in jobs]
+
+    @staticmethod
+    def prepare_data(func, args=None, kwargs=None, timeout=None, result_ttl=None, ttl=None,
+                     failure_ttl=None, description=None, depends_on=None, job_id=None,
+                     at_front=False, meta=None, retry=None, on_success=None, on_failure=None,
+                     on_stopped=None, repeat=None) -> EnqueueData:
+        return EnqueueData(func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description,
+                           depends_on, job_id, at_front, meta, retry, on_success, on_failure,
+                           on_stopped, repeat)
+
+    # -- inspection ----------------------------------------------------------
+
+    @property
+    def count(self):
+        """The number of queued jobs; works as ``queue.count`` and as ``queue.count()``."""
+        with self._store.transaction() as tx:
+            return _Count(tx.queue_len(self.name))
+
+    def is_empty(self) -> bool:
+        return self.count == 0
+
+    def empty(self):
+        """True when no job is queued; changes nothing (the seed API; RQ's ``empty()`` deletes)."""
+        return _TRUE if self.count == 0 else _FALSE
+
+    def get_job_ids(self, offset=0, length=-1) -> list:
+        with self._store.transaction() as tx:
+            ids = tx.queue_ids(self.name)
+        return ids[offset:] if length < 0 else ids[offset:offset + length]
+
+    def get_jobs(self, offset=0, length=-1) -> list:
+        """The queued jobs, in order; ids whose job expired are skipped."""
+        with self._store.transaction() as tx:
+            ids = tx.queue_ids(self.name)
+            ids = ids[offset:] if length < 0 else ids[offset:offset + length]
+            records = [tx.job_get(job_id) for job_id in ids]
+        cls = self.job_class
+        return [cls._from_record(r, self._store, self.connection) for r in records if r is not None]
+
+    job_ids = property(get_job_ids)
+    jobs = property(get_jobs)
+
+    def fetch_job(self, job_id):
+        """The job with this id if it belongs to this queue, else None."""
+        with self._store.transaction() as tx:
+            record = tx.job_get(job_id)
+            if record is None:
+                tx.queue_remove(self.name, job_id)      # a dangling id, as RQ drops it
+                return None
+        job = self.job_class._from_record(record, self._store, self.connection)
+        return job if job.origin == self.name else None
+
+    def get_job_position(self, job_or_id):
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        with self._store.transaction() as tx:
+            return tx.queue_position(self.name, job_id)
+
+    # -- mutation ------------------------------------------------------------
+
+    def delete(self, delete_jobs=True):
+        """Delete the queue, and with ``delete_jobs`` its queued jobs."""
+        with self._store.transaction() as tx:
+            if delete_jobs:
+                self._delete_queued(tx)
+            tx.queue_forget(self.name)
+
+    def remove(self, job_or_id, pipeline=None):
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        with self._store.transaction() as tx:
+            return int(tx.queue_remove(self.name, job_id))
+
+    def compact(self):
+        """Drop ids whose job is gone (expired ttl)."""
+        with self._store.transaction() as tx:
+            for job_id in tx.queue_ids(self.name):
+                if tx.job_get(job_id) is None:
+                    tx.queue_remove(self.name, job_id)
+
+    def push_job_id(self, job_id, pipeline=None, at_front=False):
+        with self._store.transaction() as tx:
+            tx.queue_push(self.name, job_id, at_front)
+
+    def pop_job_id(self):
+        with self._store.transaction() as tx:
+            return tx.queue_pop(self.name)
+
+    def enqueue_dependents(self, job, pipeline=None, exclude_job_id=None):
+        with self._store.transaction() as tx:
+            _release_dependents(tx, job)
+
+    def run_job(self, job):
+        self._run_sync(job)
+        return job
+
+    # -- registries (the classes come later in the file; these are views) ----
+
+    started_job_registry = property(lambda self: StartedJobRegistry(queue=self))
+    finished_job_registry = property(lambda self: FinishedJobRegistry(queue=self))
+    failed_job_registry = property(lambda self: FailedJobRegistry(queue=self))
+    deferred_job_registry = property(lambda self: DeferredJobRegistry(queue=self))
+    scheduled_job_registry = property(lambda self: ScheduledJobRegistry(queue=self))
+    canceled_job_registry = property(lambda self: CanceledJobRegistry(queue=self))
+
+    # -- helpers -------------------------------------------------------------
+
+    def _pop_options(self, kwargs):
+        options = {name: kwargs.pop(name) for name in _ENQUEUE_OPTIONS if name in kwargs}
+        if self._timeout_is_job_timeout and 'timeout' in kwargs:
+            timeout = kwargs.pop('timeout')
+            options.setdefault('job_timeout', timeout)
+        if 'job_timeout' in options:
+            options['timeout'] = options.pop('job_timeout')
+        return options
+
+    @staticmethod
+    def _explicit_args(args, kwargs):
+        if 'args' not in kwargs and 'kwargs' not in kwargs:
+            return args, kwargs
+        if args:
+            raise TypeError(f'extra positional arguments {args!r} cannot be used together with '
+                            'explicit args= and kwargs=')
+        return kwargs.pop('args', None), kwargs.pop('kwargs', None)
+
+    def _adopt(self, job):
+        job.origin = self.name
+        if job.timeout is None:
+            job.timeout = self._default_timeout
+
+    def _enqueue_scheduled(self, at, f, args, kwargs):
+        options = self._pop_options(kwargs)
+        args, kwargs = self._explicit_args(args, kwargs)
+        unique = options.pop('unique', False)
+        options.pop('at_front', None)
+        options.pop('pipeline', None)
+        options.pop('webhooks', None)
+        _check_unique(unique, options.get('job_id'), options.get('depends_on'))
+        job = self.create_job(f, args, kwargs, status=JobStatus.CREATED, **options)
+        return self._schedule_at(job, at, unique)
+
+    def _schedule_at(self, job, at, unique=False):
+        self._adopt(job)
+        with self._store.transaction() as tx:
+            if unique and tx.job_get(job.id) is not None:
+                raise DuplicateJobError(f'Job with ID {job.id!r} already exists')
+            _schedule(tx, job, at)
+        return job
+
+    def _run_sync(self, job):
+        """Run a job now, in this thread, through the worker's code (is_async=False)."""
+        while True:
+            with self._store.transaction() as tx:
+                if not tx.queue_remove(self.name, job.id):
+                    return
+                _start(tx, job, 'sync')
+            _complete(job, _execute(job), None)
+            if job._status is not JobStatus.QUEUED:     # a retry with no interval runs again now
+                return
+
+    def _delete_queued(self, tx):
+        ids = tx.queue_ids(self.name)
+        for job_id in ids:
+            record = tx.job_get(job_id)
+            if record is not None:
+                _delete(tx, self.job_class._from_record(record, self._store))
+            tx.queue_remove(self.name, job_id)
+        return len(ids)
+
+
+_dt = datetime          # Queue.enqueue_at's first parameter is named 'datetime', as in RQ
+
+
+def _check_unique(unique, job_id, depends_on):
+    if unique and job_id is None:
+        raise ValueError('unique=True needs a job_id: give job_id=... to enqueue a unique job')
+    if unique and depends_on is not None:
+        raise ValueError('unique=True cannot be combined with depends_on')
+
+
+class Group:
+    """A named set of jobs enqueued together (``rq.group.Group``)."""
+
+    def __init__(self, connection=None, name=None):
+        self.name = name or _new_id().replace('-', '')
+        self._store = _resolve_store(connection)
+        self.connection = connection if connection is not None else self._store
+
+    def __repr__(self):
+        return f'Group(id={self.name})'
+
+    @property
+    def key(self):
+        return f'rq:group:{self.name}'
+
+    @classmethod
+    def create(cls, connection=None, name=None):
+        return cls(connection=connection, name=name)
+
+    @classmethod
+    def fetch(cls, name, connection=None):
+        group = cls(connection=connection, name=name)
+        with group._store.transaction() as tx:
+            if not tx.smembers(('group', name)):
+                raise NoSuchGroupError(f'No such group: {name!r}')
+        return group
+
+    @classmethod
+    def all(cls, connection=None):
+        store = _resolve_store(connection)
+        with store.transaction() as tx:
+            names = sorted(tx.smembers(('groups',)))
+        return [cls(connection=store, name=name) for name in names]
+
+    def enqueue_many(self, queue, job_datas, pipeline=None) -> list:
+        jobs = queue.enqueue_many(job_datas, group_id=self.name)
+        with self._store.transaction() as tx:
+            tx.sadd(('groups',), self.name)
+            for job in jobs:
+                tx.sadd(('group', self.name), job.id)
+        return jobs
+
+    def get_job_ids(self):
+        self.cleanup()
+        with self._store.transaction() as tx:
+            return sorted(tx.smembers(('group', self.name)))
+
+    def get_jobs(self):
+        return [job for job in Job.fetch_many(self.get_job_ids(), self._store) if job is not None]
+
+    def delete_job(self, job_id, pipeline=None):
+        with self._store.transaction() as tx:
+            tx.srem(('group', self.name), job_id)
+            if not tx.smembers(('group', self.name)):
+                tx.srem(('groups',), self.name)
+
+    def cleanup(self):
+        with self._store.transaction() as tx:
+            for job_id in tx.smembers(('group', self.name)):
+                if tx.job_get(job_id) is None:
+                    tx.srem(('group', self.name), job_id)
+            if not tx.smembers(('group', self.name)):
+                tx.srem(('groups',), self.name)
+
+
+# ==== Registries =============================================================
+
+class BaseRegistry:
+    """Where jobs of one queue are at one stage: a view of a sorted set in the store."""
+
+    kind = None
+
+    def __init__(self, name='default', connection=None, job_class=None, queue=None,
+                 serializer=None, death_penalty_class=None):
+        if queue is not None:
+            name, connection = queue.name, queue.connection
+            job_class = job_class or queue.job_class
+        self.name = name
+        self._store = _resolve_store(connection)
+        self.connection = connection if connection is not None else self._store
+        self.job_class = job_class or Job
+        self.serializer = resolve_serializer(serializer)
+
+    def __repr__(self):
+        return f'{type(self).__name__}({self.name!r})'
+
+    def __len__(self):
+        return self.count
+
+    def __contains__(self, item):
+        job_id = item.id if isinstance(item, Job) else item
+        with self._store.transaction() as tx:
+            return tx.zscore(self._key, job_id) is not None
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.name == other.name and self._store is other._store
+
+    def __hash__(self):
+        return hash((type(self), self.name))
+
+    @property
+    def _key(self):
+        return (self.kind, self.name)
+
+    @property
+    def key(self):
+        return f'rq:{self.kind}:{self.name}'
+
+    @property
+    def count(self):
+        return _Count(self.get_job_count())
+
+    def get_job_count(self, cleanup=True):
+        if cleanup:
+            self.cleanup()
+        with self._store.transaction() as tx:
+            return tx.zcard(self._key)
+
+    def get_job_ids(self, start=0, end=-1, desc=False, cleanup=True) -> list:
+        """Job ids ordered by score (RQ's ``start``/``end`` are inclusive)."""
+        if cleanup:
+            self.cleanup()
+        with self._store.transaction() as tx:
+            ids = tx.zmembers(self._key, desc=desc)
+        return ids[start:] if end == -1 else ids[start:end + 1]
+
+    def get_expiration_time(self, job):
+        with self._store.transaction() as tx:
+            score = tx.zscore(self._key, job.id)
+        return None if score is None or score == math.inf else _to_datetime(score)
+
+    def get_queue(self):
+        return Queue(self.name, connection=self.connection, job_class=self.job_class)
+
+    def add(self, job, ttl=0, pipeline=None, xx=False):
+        with self._store.transaction() as tx:
+            score = math.inf if ttl == -1 else tx.now() + (ttl or 0)
+            tx.zadd(self._key, job.id, score)
+
+    def remove(self, job, pipeline=None, delete_job=False):
+        job_id = job.id if isinstance(job, Job) else job
+        with self._store.transaction() as tx:
+            tx.zrem(self._key, job_id)
+            if delete_job:
+                record = tx.job_get(job_id)
+                if record is not None:
+                    _delete(tx, Job._from_record(record, self._store))
+
+    def cleanup(self, timestamp=None):
+        """Drop entries whose score (expiry time) has passed."""
+        with self._store.transaction() as tx:
+            now = tx.now() if timestamp is None else timestamp
+            first = tx.zfirst(self._key)
+            while first is not None and first[0] <= now:
+                tx.zrem(self._key, first[1])
+                first = tx.zfirst(self._key)
+
+    def get_expired_job_ids(self, timestamp=None):
+        with self._store.transaction() as tx:
+            return tx.zmembers(self._key, tx.now() if timestamp is None else timestamp)
+
+    def requeue(self, job_or_id, at_front=False):
+        """Put a job of this registry back on its queue; ``InvalidJobOperation`` if it is not here."""
+        job = job_or_id if isinstance(job_or_id, Job) else self.job_class.fetch(job_or_id, self._store)
+        with self._store.transaction() as tx:
+            _requeue(tx, job, (self.kind,), at_front)
+        return job
+
+
+class StartedJobRegistry(BaseRegistry):
+    kind = 'started'
+
+    def cleanup(self, timestamp=None):
+        """Nothing to do in memory: a job whose worker thread hangs is failed by its timeout."""
+
+
+class FinishedJobRegistry(BaseRegistry):
+    kind = 'finished'
+
+
+class FailedJobRegistry(BaseRegistry):
+    kind = 'failed'
+
+    def add(self, job, ttl=None, exc_string='', pipeline=None, _save_exc_to_job=False):
+        ttl = DEFAULT_FAILURE_TTL if ttl is None else ttl
+        super().add(job, ttl)
+
+
+class DeferredJobRegistry(BaseRegistry):
+    kind = 'deferred'
+
+    def cleanup(self, timestamp=None):
+        """Deferred jobs wait for their parents; nothing expires here."""
+
+
+class ScheduledJobRegistry(BaseRegistry):
+    kind = 'scheduled'
+
+    def cleanup(self, timestamp=None):
+        """Scores are run times, not expiry times; nothing expires here."""
+
+    def schedule(self, job, scheduled_datetime, pipeline=None):
+        with self._store.transaction() as tx:
+            tx.zadd(self._key, job.id, _to_epoch(scheduled_datetime, 'schedule'))
+
+    def get_scheduled_time(self, job_or_id):
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        with self._store.transaction() as tx:
+            score = tx.zscore(self._key, job_id)
+        if score is None:
+            raise NoSuchJobError(f'job {job_id!r} is not in the scheduled job registry of queue '
+                                 f'{self.name!r}')
+        return _to_datetime(score)
+
+    def get_jobs_to_schedule(self, timestamp=None, chunk_size=1000):
+        with self._store.transaction() as tx:
+            now = tx.now() if timestamp is None else _to_epoch(timestamp, 'timestamp')
+            return tx.zmembers(self._key, now)[:chunk_size]
+
+
+class CanceledJobRegistry(BaseRegistry):
+    kind = 'canceled'
+
+    def cleanup(self, timestamp=None):
+        """Canceled jobs never expire from here."""
+
+    def get_expired_job_ids(self, timestamp=None):
+        raise NotImplementedError('canceled jobs do not expire')
+
+
+def clean_registries(queue):
+    for registry in (queue.finished_job_registry, queue.failed_job_registry,
+                     queue.started_job_registry):
+        registry.cleanup()
+
+# ==== Worker =================================================================
+
+_RUNNING, _CLAIMED, _ABANDONED = 'running', 'claimed', 'abandoned'
+
+
+class _Execution:
+    """One run of a job by a worker thread, raced for by the thread and the watchdog."""
+    __slots__ = ('job', 'thread_id', 'deadline', 'state')
+
+    def __init__(self, job, deadline):
+        self.job = job
+        self.thread_id = threading.get_ident()
+        self.deadline = deadline        # time.monotonic() value, or None for no timeout
+        self.state = _RUNNING           # guarded by the worker's _claim_lock
+
+
+def _raise_in_thread(thread_id, exc_type):
+    """Ask CPython to raise ``exc_type`` in another thread at its next bytecode (best effort)."""
+    try:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type))
+    except (AttributeError, OSError):   # not CPython: the timed-out thread simply runs on
+        pass
+
+
+class Worker:
+    """Runs jobs from one or more queues, in priority order, in threads of this process.
+
+    ``Worker(queues, name=None, connection=None, ...)``: ``queues`` is a Queue, a
+    queue name, or a list of them (strict priority: each job comes from the first
+    non-empty queue in the list). ``work(burst=False)`` runs jobs in the calling
+    thread and returns whether it ran any; ``start()`` runs ``work`` in a
+    background thread; ``stop()`` stops it gracefully. Every worker here runs
+    jobs in its own thread, as RQ's ``SimpleWorker`` does; a job past its
+    timeout is failed on time and the worker goes on in a fresh thread.
+    """
+
+    queue_class = Queue
+    job_class = Job
+
+    def __init__(self, queues, name=None, default_result_ttl=DEFAULT_RESULT_TTL, connection=None,
+                 exception_handlers=None, default_worker_ttl=None, worker_ttl=None,
+                 job_class=None, queue_class=None, log_job_description=True,
+                 job_monitoring_interval=30, disable_default_exception_handler=False,
+                 prepare_for_work=True, serializer=None, work_horse_killed_handler=None,
+                 **kwargs):
+        if job_class is not None:
+            self.job_class = job_class
+        if queue_class is not None:
+            self.queue_class = queue_class
+        items = queues if isinstance(queues, (list, tuple)) else [queues]
+        if not items:
+            raise ValueError('Worker([]): give at least one queue (a Queue or a queue name)')
+        store = connection
+        for item in items:
+            if not isinstance(item, (Queue, str)):
+                raise TypeError(f'Worker: {item!r} is not a Queue or a queue name')
+            if store is None and isinstance(item, Queue):
+                store = item.connection
+        self._store = _resolve_store(store)
+        self.connection = store if store is not None else self._store
+        self.queues = [q if isinstance(q, Queue) else self.queue_class(q, connection=self.connection)
+                       for q in items]
+        self.name = name or _new_id().replace('-', '')
+        self.default_result_ttl = default_result_ttl
+        self.disable_default_exception_handler = disable_default_exception_handler
+        self._exc_handlers = list(exception_handlers or [])
+        if not isinstance(exception_handlers, (list, tuple, type(None))):
+            self._exc_handlers = [exception_handlers]
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.successful_job_count = 0       # these four are updated inside _finish's transaction
+        self.failed_job_count = 0
+        self.total_working_time = 0.0
+        self._state = 'starting'
+        self.birth_date = None
+        self.last_heartbeat = None
+        self._order = list(self.queues)     # dequeue order; rotated or shuffled by strategy
+        self._strategy = DequeueStrategy.DEFAULT
+        self._burst = False
+        self._max_jobs = None
+        self._max_idle_time = None
+        self._jobs_run = 0
+        self._did_work = False
+        self._stopping = False              # set by stop(); read by the dequeue wait predicate
+        self._loop_done = threading.Event()  # set when the work loop (in whatever thread) ends
+        self._loop_done.set()
+        self._thread = None
+        self._claim_lock = threading.Lock()  # guards _Execution.state (thread vs watchdog)
+        self._watch = threading.Condition()  # the watchdog's own lock and wake-up
+        self._watch_until = math.inf         # when the watchdog plans to wake up
+        self._watchdog = None
+        self._execution = None
+
+    def __repr__(self):
+        return f'{type(self).__name__}({self.name!r})'
+
+    def __eq__(self, other):
+        return isinstance(other, Worker) and self.name == other.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    @classmethod
+    def all(cls, connection=None, job_class=None, queue_class=None, queue=None, serializer=None):
+        """The workers currently working on the store (optionally: on ``queue``)."""
+        store = _resolve_store(connection if queue is None else queue.connection)
+        with store.transaction() as tx:
+            workers = list(tx.get(('workers',), {}).values())
+        if queue is not None:
+            workers = [w for w in workers if queue.name in w.queue_names()]
+        return workers
+
+    @classmethod
+    def count(cls, connection=None, queue=None):
+        return len(cls.all(connection=connection, queue=queue))
+
+    @classmethod
+    def find_by_key(cls, worker_key, connection=None):
+        name = worker_key.rsplit(':', 1)[-1]
+        return next((w for w in cls.all(connection) if w.name == name), None)
+
+    @property
+    def key(self):
+        return f'rq:worker:{self.name}'
+
+    def queue_names(self):
+        return [q.name for q in self.queues]
+
+    def queue_keys(self):
+        return [q.key for q in self.queues]
+
+    # -- running -------------------------------------------------------------
+
+    def work(self, burst=False, logging_level=None, date_format=None, log_format=None,
+             max_jobs=None, max_idle_time=None, with_scheduler=True,
+             dequeue_strategy=DequeueStrategy.DEFAULT) -> bool:
+        """Run jobs in this thread until stopped (with ``burst``, until the queues are empty).
+
+        ``max_jobs`` stops after that many jobs, ``max_idle_time`` after that many
+        idle seconds. ``dequeue_strategy`` is ``'default'`` (strict priority),
+        ``'round_robin'`` or ``'random'``. Every worker also enqueues due
+        scheduled jobs (``with_scheduler`` is accepted for RQ's sake). Returns
+        whether any job ran (failed ones included).
+        """
+        self._prepare(burst, max_jobs, max_idle_time, dequeue_strategy)
+        self._drive()
+        self._loop_done.wait()
+        return self._did_work
+
+    def start(self, burst=False, **work_kwargs):
+        """Run ``work(burst, ...)`` in a background thread and return at once."""
+        if self._thread is not None and not self._loop_done.is_set():
+            raise RuntimeError(f'worker {self.name!r} is already running')
+        self._prepare(burst, work_kwargs.get('max_jobs'), work_kwargs.get('max_idle_time'),
+                      work_kwargs.get('dequeue_strategy', DequeueStrategy.DEFAULT))
+        self._thread = threading.Thread(target=self._drive, name=f'rq-worker-{self.name}',
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout=None) -> bool:
+        """Stop gracefully and wait; return whether the worker ended within ``timeout``.
+
+        A worker started with ``burst=True`` first finishes its burst; any other
+        worker finishes the job in hand and takes no new one.
+        """
+        if not self._burst:
+            self.request_stop()
+        return self._loop_done.wait(timeout)
+
+    def request_stop(self, signum=None, frame=None):
+        with self._store.transaction():
+            self._stopping = True
+
+    def get_state(self):
+        return self._state
+
+    def set_state(self, state, pipeline=None):
+        self._state = state
+
+    state = property(get_state, set_state)
+
+    def get_current_job(self):
+        execution = self._execution
+        return execution.job if execution is not None and execution.state is _RUNNING else None
+
+    def get_current_job_id(self):
+        job = self.get_current_job()
+        return job.id if job is not None else None
+
+    def refresh(self):
+        """Counters and state are always current here; kept for RQ code that calls it."""
+
+    def register_birth(self):
+        with self._store.transaction() as tx:
+            workers = dict(tx.get(('workers',), {}))
+            if workers.get(self.name, self) is not self:
+                raise ValueError(f'There exists an active worker named {self.name!r} already')
+            workers[self.name] = self
+            tx.set(('workers',), workers)
+        self.birth_date = _to_datetime(self._store.now())
+
+    def register_death(self):
+        with self._store.transaction() as tx:
+            workers = dict(tx.get(('workers',), {}))
+            if workers.get(self.name) is self:
+                del workers[self.name]
+            tx.set(('workers',), workers)
+
+    def push_exc_handler(self, handler_func):
+        self._exc_handlers.append(handler_func)
+
+    def pop_exc_handler(self):
+        return self._exc_handlers.pop()
+
+    def clean_registries(self):
+        for queue in self.queues:
+            clean_registries(queue)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        self.last_heartbeat = _to_datetime(self._store.now())
+
+    # -- the loop --------------------------------------------------------------
+
+    def _prepare(self, burst, max_jobs, max_idle_time, dequeue_strategy):
+        try:
+            strategy = DequeueStrategy(dequeue_strategy)
+        except ValueError:
+            raise ValueError(f'dequeue_strategy={dequeue_strategy!r}: expected one of '
+                             "'default', 'round_robin', 'random'") from None
+        for name, value in (('max_jobs', max_jobs), ('max_idle_time', max_idle_time)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or value < 0):
+                raise ValueError(f'{name}={value!r}: expected a number >= 0 or None')
+        self.register_birth()
+        self._strategy, self._burst = strategy, burst
+        self._max_jobs, self._max_idle_time = max_jobs, max_idle_time
+        self._jobs_run, self._did_work, self._stopping = 0, False, False
+        self._loop_done.clear()
+        self._state = WorkerStatus.STARTED
+        _log.info('Worker %s: started with queues %s', self.name, ', '.join(self.queue_names()))
+
+    def _drive(self):
+        """Run the loop in this thread; the thread that ends it normally retires the worker."""
+        if self._loop():
+            self._retire()
+
+    def _retire(self):
+        self._state = 'stopped' if self._stopping else 'idle'
+        self.register_death()
+        with self._watch:
+            self._watch_until = -1          # tells the watchdog to exit
+            self._watch.notify()
+        _log.info('Worker %s: done, %d jobs', self.name, self._jobs_run)
+        self._loop_done.set()
+
+    def _loop(self):
+        """Run jobs until told to stop; False when a watchdog took this thread's place."""
+        while self._max_jobs is None or self._jobs_run < self._max_jobs:
+            job = self._dequeue()
+            if job is None:
+                return True
+            self._did_work = True
+            self._jobs_run += 1
+            if not self._run(job):
+                return False
+        return True
+
+    def _dequeue(self):
+        """Take the next job (started, inside one transaction) or None when the loop should end."""
+        idle_since = time.monotonic()
+        with self._store.transaction() as tx:
+            while not self._stopping:
+                _housekeep(tx)
+                for queue in self._order:
+                    job_id = tx.queue_pop(queue.name)
+                    while job_id is not None:
+                        record = tx.job_get(job_id)
+                        if record is not None:
+                            return self._take(tx, queue, record)
+                        job_id = tx.queue_pop(queue.name)   # its ttl expired: skip it, as RQ
+                if self._burst:
+                    return None
+                self._state = WorkerStatus.IDLE
+                timeout = self._wait_timeout(tx, idle_since)
+                if timeout is not None and timeout <= 0:
+                    return None
+                names = [queue.name for queue in self._order]
+                tx.wait(lambda: self._stopping or any(tx.queue_len(n) for n in names), timeout)
+        return None
+
+    def _wait_timeout(self, tx, idle_since):
+        """Seconds to wait for work: until the next scheduled job is due, or idle time runs out."""
+        timeout = None
+        due = _next_due(tx)
+        if due is not None:
+            timeout = max(due - tx.now(), 0.0005)
+        if self._max_idle_time is not None:
+            left = idle_since + self._max_idle_time - time.monotonic()
+            timeout = left if timeout is None else min(timeout, left)
+        return timeout
+
+    def _take(self, tx, queue, record):
+        job = self.job_class._from_record(record, self._store, self.connection)
+        _start(tx, job, self.name)
+        self._state = WorkerStatus.BUSY
+        if self._strategy is DequeueStrategy.ROUND_ROBIN:
+            index = self._order.index(queue) + 1
+            self._order = self._order[index:] + self._order[:index]
+        elif self._strategy is DequeueStrategy.RANDOM:
+            random.shuffle(self._order)
+        return job
+
+    def _run(self, job):
+        """Execute a started job; False if the watchdog abandoned it (this thread then ends)."""
+        timeout = job.timeout
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        execution = _Execution(job, deadline)
+        with self._watch:
+            self._execution = execution
+            if deadline is not None and deadline < self._watch_until:
+                self._ensure_watchdog()
+                self._watch.notify()
+        _log.info('%s: %s (%s)', job.origin, job.description, job.id)
+        try:
+            outcome = _execute(job)
+            with self._claim_lock:
+                if execution.state is not _RUNNING:
+                    return False
+                execution.state = _CLAIMED
+        except BaseException:               # the watchdog's exception, raised just after the job
+            return False
+        _complete(job, outcome, self)
+        return True
+
+    def _count(self, succeeded, working_time):
+        """Called by _finish, inside its transaction."""
+        if succeeded:
+            self.successful_job_count += 1
+        else:
+            self.failed_job_count += 1
+        self.total_working_time += working_time
+        self.last_heartbeat = _to_datetime(self._store.now())
+
+    def _handle_exception(self, job, exc_type, exc_value, tb):
+        for handler in list(self._exc_handlers):
+            fall_through = _call_quietly(f'exception handler {handler!r}', handler, job,
+                                         exc_type, exc_value, tb)
+            if fall_through is False:
+                break
+
+    # -- timeouts and stop commands --------------------------------------------
+
+    def _ensure_watchdog(self):
+        """Called with _watch held."""
+        if self._watchdog is None or not self._watchdog.is_alive():
+            self._watch_until = math.inf
+            self._watchdog = threading.Thread(target=self._watch_loop, daemon=True,
+                                              name=f'rq-watchdog-{self.name}')
+            self._watchdog.start()
+
+    def _watch_loop(self):
+        """Wake at the running job's deadline; if it still runs, fail it and move on."""
+        with self._watch:
+            while self._watch_until != -1:
+                execution = self._execution
+                if execution is None or execution.deadline is None or execution.state is not _RUNNING:
+                    self._watch_until = math.inf
+                    self._watch.wait()
+                    continue
+                delay = execution.deadline - time.monotonic()
+                if delay > 0:
+                    self._watch_until = execution.deadline
+                    self._watch.wait(delay)
+                    continue
+                self._watch.release()
+                try:
+                    seconds = execution.job.timeout
+                    seconds = int(seconds) if seconds == int(seconds) else seconds
+                    self._abandon(execution, _Outcome.failure(JobTimeoutException(
+                        f'Task exceeded maximum timeout value ({seconds} seconds)')),
+                        JobTimeoutException)
+                finally:
+                    self._watch.acquire()
+
+    def _abandon(self, execution, outcome, exc_type):
+        """Take over from a thread stuck in a job: record ``outcome`` and go on in a new thread.
+
+        The stuck thread gets ``exc_type`` raised inside it (which stops pure
+        Python code); whatever it returns later is discarded.
+        """
+        with self._claim_lock:
+            if execution.state is not _RUNNING:
+                return False
+            execution.state = _ABANDONED
+            _raise_in_thread(execution.thread_id, exc_type)
+        _log.warning('%s: job %s: %s', execution.job.origin, execution.job.id,
+                     outcome.exc_string.strip().splitlines()[-1])
+        thread = threading.Thread(target=self._resume, args=(execution.job, outcome), daemon=True,
+                                  name=f'rq-worker-{self.name}')
+        thread.start()
+        return True
+
+    def _resume(self, job, outcome):
+        _complete(job, outcome, self)
+        self._drive()
+
+    # RQ compatibility aliases
+    def request_force_stop(self, signum=None, frame=None):
+        self.request_stop()
+
+    @property
+    def current_job_working_time(self):
+        job = self.get_current_job()
+        return 0 if job is None or job._started is None else self._store.now() - job._started
+
+
+class SimpleWorker(Worker):
+    """RQ's in-process worker; here every worker runs jobs in its own thread, so the same."""
+
+
+class WorkerPool:
+    """``WorkerPool(queues, connection=None, num_workers=2)``: N workers in threads of this process."""
+
+    def __init__(self, queues, connection=None, num_workers=1, name=None, worker_class=None,
+                 **kwargs):
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+            raise ValueError(f'num_workers={num_workers!r}: expected a whole number >= 1')
+        worker_class = worker_class or Worker
+        self.num_workers = num_workers
+        self.queues = queues
+        self.connection = connection
+        self.workers = [worker_class(queues, connection=connection,
+                                     name=f'{name}-{i}' if name else None)
+                        for i in range(num_workers)]
+
+    def start(self, burst=False, logging_level=None, **work_kwargs):
+        """Run the workers until they stop (with ``burst``, until the queues are empty)."""
+        for worker in self.workers:
+            worker.start(burst=burst, **work_kwargs)
+        for worker in self.workers:
+            worker.stop(None) if not burst else worker._loop_done.wait()
+
+    def stop(self, timeout=None):
+        return all([worker.stop(timeout) for worker in self.workers])
+
+
+# ==== Commands and helpers ===================================================
+
+def send_stop_job_command(connection, job_id, serializer=None):
+    """Stop a running job: it becomes ``stopped`` and its ``on_stopped`` callback runs."""
+    for worker in Worker.all(connection):
+        execution = worker._execution
+        if execution is not None and execution.job.id == job_id:
+            outcome = _Outcome(_STOPPED, exc_string=f'Job {job_id} was stopped by a stop-job command')
+            if worker._abandon(execution, outcome, StopRequested):
+                return
+    raise InvalidJobOperation(f'cannot stop job {job_id!r}: Job is not currently executing')
+
+
+def send_shutdown_command(connection, worker_name):
+    """Ask the worker named ``worker_name`` to stop after its current job."""
+    for worker in Worker.all(connection):
+        if worker.name == worker_name:
+            worker.request_stop()
+
+
+def send_kill_horse_command(connection, worker_name):
+    for worker in Worker.all(connection):
+        execution = worker._execution
+        if worker.name == worker_name and execution is not None:
+            send_stop_job_command(connection, execution.job.id)
+
+
+def cancel_job(job_id, connection=None, serializer=None, enqueue_dependents=False):
+    Job.fetch(job_id, connection=connection).cancel(enqueue_dependents=enqueue_dependents)
+
+
+def requeue_job(job_id, connection=None, serializer=None):
+    return Job.fetch(job_id, connection=connection).requeue()
+
+
+class job:  # noqa: N801 -- RQ's decorator is a lowercase class
+    """``@job(queue, connection=None, timeout=None, ...)``: adds ``.delay()``/``.enqueue()`` to a function."""
+
+    queue_class = Queue
+
+    def __init__(self, queue, connection=None, timeout=None, result_ttl=DEFAULT_RESULT_TTL,
+                 ttl=None, queue_class=None, depends_on=None, at_front=False, meta=None,
+                 description=None, failure_ttl=None, retry=None, on_failure=None,
+                 on_success=None, on_stopped=None, **kwargs):
+        self.queue = queue
+        self.queue_class = queue_class or self.queue_class
+        self.connection = connection
+        self.options = dict(timeout=timeout, result_ttl=result_ttl, ttl=ttl, meta=meta,
+                            description=description, failure_ttl=failure_ttl, retry=retry,
+                            on_failure=on_failure, on_success=on_success, on_stopped=on_stopped)
+        self.depends_on, self.at_front = depends_on, at_front
+
+    def __call__(self, f):
+        def delay(*args, **kwargs):
+            queue = self.queue
+            if isinstance(queue, str):
+                queue = self.queue_class(queue, connection=self.connection)
+            depends_on = kwargs.pop('depends_on', self.depends_on)
+            job_id = kwargs.pop('job_id', None)
+            at_front = kwargs.pop('at_front', self.at_front)
+            return queue.enqueue_call(f, args=args, kwargs=kwargs, depends_on=depends_on,
+                                      job_id=job_id, at_front=at_front, **self.options)
+        f.delay = f.enqueue = delay
+        return f
+
+# ==== RQ front door ==========================================================
+# install_as_rq() makes `import rq` (and its submodules) resolve here, with RQ's
+# meaning in the three places where the seed API differs (SPEC §1).
+
+class _RQJob(Job):
+    """``rq.job.Job``: ``Job(id, connection)`` names an existing job; ``Job.create`` builds one."""
+
+    __slots__ = ()
+
+    def __init__(self, id=None, connection=None, serializer=None):
+        self._blank(_resolve_store(connection), connection, serializer)
+        self.id = id if id is not None else _new_id()
+
+
+class _RQQueue(Queue):
+    """``rq.Queue``: ``empty()`` deletes the queued jobs; ``timeout=`` goes to the function."""
+
+    job_class = _RQJob
+    _timeout_is_job_timeout = False
+
+    def empty(self):
+        """Delete every queued job and return how many were removed."""
+        with self._store.transaction() as tx:
+            return self._delete_queued(tx)
+
+
+class _RQWorker(Worker):
+    queue_class = _RQQueue
+    job_class = _RQJob
+
+
+class _RQSimpleWorker(_RQWorker):
+    pass
+
+
+class _RQjob(job):
+    queue_class = _RQQueue
+
+
+def _rq_registry(base):
+    return type(base.__name__, (base,), {'__init__': _rq_registry_init, '__module__': 'rq.registry'})
+
+
+def _rq_registry_init(self, name='default', connection=None, job_class=None, queue=None,
+                      serializer=None, death_penalty_class=None):
+    BaseRegistry.__init__(self, name, connection, job_class or _RQJob, queue, serializer)
+
+
+def _rq_modules():
+    """The module objects that stand in for ``rq`` and its submodules."""
+    registries = {cls.__name__: _rq_registry(cls) for cls in (
+        StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, DeferredJobRegistry,
+        ScheduledJobRegistry, CanceledJobRegistry)}
+    names = {
+        'rq': dict(Queue=_RQQueue, Worker=_RQWorker, SimpleWorker=_RQSimpleWorker, Retry=Retry,
+                   Repeat=Repeat, Callback=Callback, cancel_job=cancel_job,
+                   get_current_job=get_current_job, requeue_job=requeue_job,
+                   VERSION='2.12.0', __version__='2.12.0'),
+        'rq.job': dict(Job=_RQJob, JobStatus=JobStatus, Retry=Retry, Callback=Callback,
+                       Dependency=Dependency, cancel_job=cancel_job, requeue_job=requeue_job,
+                       get_current_job=get_current_job, Repeat=Repeat),
+        'rq.queue': dict(Queue=_RQQueue, EnqueueData=EnqueueData),
+        'rq.worker': dict(Worker=_RQWorker, SimpleWorker=_RQSimpleWorker, WorkerStatus=WorkerStatus,
+                          DequeueStrategy=DequeueStrategy, DEFAULT_RESULT_TTL=DEFAULT_RESULT_TTL,
+                          BaseWorker=_RQWorker, RoundRobinWorker=_RQWorker, RandomWorker=_RQWorker),
+        'rq.registry': dict(registries, BaseRegistry=BaseRegistry, clean_registries=clean_registries),
+        'rq.exceptions': {cls.__name__: cls for cls in (
+            NoSuchJobError, InvalidJobOperation, InvalidJobOperationError, DequeueTimeout,
+            AbandonedJobError, DeserializationError, InvalidJobDependency, DuplicateJobError,
+            NoSuchGroupError, ShutDownImminentException, TimeoutFormatError, SchedulerNotFound,
+            DuplicateSchedulerError, StopRequested)},
+        'rq.timeouts': dict(JobTimeoutException=JobTimeoutException,
+                            BaseTimeoutException=BaseTimeoutException,
+                            HorseMonitorTimeoutException=HorseMonitorTimeoutException),
+        'rq.decorators': dict(job=_RQjob),
+        'rq.results': dict(Result=Result),
+        'rq.serializers': dict(DefaultSerializer=DefaultSerializer, PickleSerializer=PickleSerializer,
+                               JSONSerializer=JSONSerializer, resolve_serializer=resolve_serializer),
+        'rq.command': dict(send_stop_job_command=send_stop_job_command,
+                           send_shutdown_command=send_shutdown_command,
+                           send_kill_horse_command=send_kill_horse_command),
+        'rq.group': dict(Group=Group),
+        'rq.repeat': dict(Repeat=Repeat),
+        'rq.worker_pool': dict(WorkerPool=WorkerPool),
+        'rq.utils': dict(parse_timeout=parse_timeout, import_attribute=_import_attribute),
+        'rq.defaults': dict(DEFAULT_RESULT_TTL=DEFAULT_RESULT_TTL,
+                            DEFAULT_FAILURE_TTL=DEFAULT_FAILURE_TTL,
+                            CALLBACK_TIMEOUT=CALLBACK_TIMEOUT),
+    }
+    modules = {}
+    for name, attributes in names.items():
+        module = types.ModuleType(name, f'rq_emulator standing in for {name}')
+        module.__dict__.update(attributes)
+        module.__path__ = [] if name == 'rq' else None
+        if name != 'rq':
+            del module.__path__
+        modules[name] = module
+    for name, module in modules.items():
+        if name != 'rq':
+            setattr(modules['rq'], name.split('.', 1)[1], module)
+    return modules
+
+
+_saved_modules = None     # what sys.modules held before install_as_rq(), for uninstall_as_rq()
+
+
+def install_as_rq():
+    """Make ``import rq`` and its submodules resolve to this emulator; idempotent."""
+    global _saved_modules
+    if _saved_modules is not None:
+        return
+    modules = _rq_modules()
+    _saved_modules = {name: sys.modules.get(name) for name in modules}
+    for name in list(sys.modules):           # real rq submodules we do not stand in for
+        if (name == 'rq' or name.startswith('rq.')) and name not in modules:
+            _saved_modules[name] = sys.modules.pop(name)
+    sys.modules.update(modules)
+
+
+def uninstall_as_rq():
+    """Undo ``install_as_rq()``: ``import rq`` means the real package (if any) again."""
+    global _saved_modules
+    if _saved_modules is None:
+        return
+    for name, module in _saved_modules.items():
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
+    _saved_modules = None
