@@ -64,11 +64,11 @@ __all__ = [
     'Group',
     'InvalidJobDependency',
     'InvalidJobOperation',
+    'JSONSerializer',
     'Job',
     'JobFailedError',
     'JobStatus',
     'JobTimeoutException',
-    'JSONSerializer',
     'ManualClock',
     'MemoryStore',
     'NoSuchGroupError',
@@ -1095,6 +1095,13 @@ class Job:
         else:
             self._args = self._kwargs = None
 
+    def _load_state(self, record):
+        """Take the lifecycle fields from ``record``, keeping local meta and arguments."""
+        (self._status, self.origin, _, self._created, self._enqueued, self._started,
+         self._ended, self._heartbeat) = record[4:12]
+        self.retries_left, self.number_of_retries, self.repeats_left = record[17], record[19], record[21]
+        self.worker_name, self._exc_info = record[29], record[31]
+
     @classmethod
     def _from_record(cls, record, store, connection=None):
         job = object.__new__(cls)
@@ -1117,7 +1124,7 @@ class Job:
             if record is None:
                 raise InvalidJobOperation(f'Failed to retrieve status for job: {self.id!r} '
                                           '(it was deleted or has expired)')
-            self._status = record[_STATUS]
+            self._load_state(record)
         return self._status
 
     def set_status(self, status, pipeline=None):
@@ -1305,8 +1312,11 @@ class Job:
 
     @property
     def exc_info(self):
-        if self._exc_info is None and self._status in _ENDED:
-            return None
+        """The traceback text of the job's last failure (read from the store), or None."""
+        with self._store.transaction() as tx:
+            record = tx.job_get(self.id)
+        if record is not None:
+            self._load_state(record)
         return self._exc_info
 
     # -- meta and persistence ------------------------------------------------
@@ -1342,7 +1352,11 @@ class Job:
         return self.meta
 
     def to_dict(self, include_meta=True, include_result=True):
-        """A JSON-friendly dict of the job (the emulator's shape, on both front doors)."""
+        """A JSON-friendly dict of the job as the store has it now (the emulator's shape)."""
+        with self._store.transaction() as tx:
+            record = tx.job_get(self.id)
+        if record is not None:
+            self._load_state(record)
         return {
             'id': self.id, 'status': self._status.value, 'func_name': self.func_name,
             'args': list(self.args), 'kwargs': dict(self.kwargs),
@@ -1555,6 +1569,7 @@ def _finish(tx, job, outcome, worker):
         return False
     job._meta = job.serializer.loads(record[_META]) if record[_META] else None
     now = tx.now()
+    working_time = now - job._started
     tx.zrem(('started', job.origin), job.id)
     kind, value = outcome.kind, outcome.value
     if kind == _SUCCESS and isinstance(value, Retry):
@@ -1582,7 +1597,7 @@ def _finish(tx, job, outcome, worker):
         tx.zadd(('failed', job.origin), job.id, now + ttl)
         _save(tx, job, include_meta=False)
     if worker is not None:
-        worker._count(kind == _SUCCESS and not isinstance(value, Retry), now - job._started)
+        worker._count(kind == _SUCCESS and not isinstance(value, Retry), working_time)
     return True
 
 
@@ -2001,7 +2016,7 @@ class Queue:
 
     def empty(self):
         """True when no job is queued; changes nothing (the seed API; RQ's ``empty()`` deletes)."""
-        return _TRUE if self.count == 0 else _FALSE
+        return self.count == 0
 
     def get_job_ids(self, offset=0, length=-1) -> list:
         with self._store.transaction() as tx:
@@ -2534,10 +2549,18 @@ class Worker:
         ``'round_robin'`` or ``'random'``. Every worker also enqueues due
         scheduled jobs (``with_scheduler`` is accepted for RQ's sake). Returns
         whether any job ran (failed ones included).
+
+        The jobs run in a thread of the worker's own while this one waits, so
+        that a job stuck past its timeout never holds up the caller. Ctrl-C
+        here stops the worker after the job in hand.
         """
-        self._prepare(burst, max_jobs, max_idle_time, dequeue_strategy)
-        self._drive()
-        self._loop_done.wait()
+        self.start(burst, max_jobs=max_jobs, max_idle_time=max_idle_time,
+                   dequeue_strategy=dequeue_strategy)
+        try:
+            self._loop_done.wait()
+        except KeyboardInterrupt:
+            self.request_stop()
+            self._loop_done.wait()
         return self._did_work
 
     def start(self, burst=False, **work_kwargs):
@@ -2669,9 +2692,9 @@ class Worker:
                     job_id = tx.queue_pop(queue.name)
                     while job_id is not None:
                         record = tx.job_get(job_id)
-                        if record is not None:
+                        if record is not None and record[_STATUS] is JobStatus.QUEUED:
                             return self._take(tx, queue, record)
-                        job_id = tx.queue_pop(queue.name)   # its ttl expired: skip it, as RQ
+                        job_id = tx.queue_pop(queue.name)   # expired (ttl) or a stale duplicate id
                 if self._burst:
                     return None
                 self._state = WorkerStatus.IDLE
@@ -2679,7 +2702,9 @@ class Worker:
                 if timeout is not None and timeout <= 0:
                     return None
                 names = [queue.name for queue in self._order]
-                tx.wait(lambda: self._stopping or any(tx.queue_len(n) for n in names), timeout)
+                due = _next_due(tx)
+                tx.wait(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
+                                 or _next_due(tx) != due), timeout)
         return None
 
     def _wait_timeout(self, tx, idle_since):
