@@ -155,8 +155,7 @@ class JobStatus(str, enum.Enum):
 
 
 _S = JobStatus
-_WAITING = {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED}
-_ENDED = {_S.FINISHED, _S.FAILED, _S.STOPPED, _S.CANCELED}
+_ENDED_STATUSES = {_S.FINISHED, _S.FAILED, _S.STOPPED, _S.CANCELED}
 
 # The whole lifecycle in one table. Lifecycle._set_status asserts it. Any status
 # may go back to QUEUED because RQ lets a job id be enqueued again (without
@@ -266,15 +265,21 @@ def _iso(epoch):
     return None if epoch is None else _to_datetime(epoch).isoformat()
 
 
-_randbits = random.SystemRandom().getrandbits(64)
-_random = random.Random(_randbits ^ os.getpid())   # ids need uniqueness, not secrecy
+_id_pool = []          # random hex strings, 32 characters each, drawn from os.urandom in bulk
+_VARIANT = {c: '89ab'[int(c, 16) & 3] for c in '0123456789abcdef'}
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_id_pool.clear)     # a child must not reuse the parent's
 
 
 def _new_id():
     """A random uuid4 string (36 characters with dashes), as RQ's default job ids."""
-    h = '%032x' % ((_random.getrandbits(128) & 0xffffffffffff0fff3fffffffffffffff)
-                   | 0x00000000000040008000000000000000)
-    return f'{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}'
+    try:
+        h = _id_pool.pop()
+    except IndexError:
+        raw = os.urandom(16 * 256).hex()
+        _id_pool.extend([raw[i:i + 32] for i in range(0, len(raw), 32)])
+        h = _id_pool.pop()
+    return f'{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}'
 
 
 def _validate_job_id(job_id):
@@ -404,6 +409,11 @@ class _ReferenceSerializer:
     @staticmethod
     def loads(data):
         return data
+
+
+# Argument and result values of these types cannot change after enqueue, so the
+# default (pickle) serializer keeps them as they are instead of a round trip.
+_IMMUTABLE = frozenset({int, float, str, bytes, bool, type(None), complex})
 
 
 _SERIALIZERS = {None: DefaultSerializer, 'pickle': DefaultSerializer, 'json': JSONSerializer,
@@ -836,9 +846,7 @@ class Result:
 
     @property
     def return_value(self):
-        if self._data is None:
-            return None
-        return self._serializer.loads(self._data)
+        return _restore_value(self._serializer, self._data)
 
     @classmethod
     def all(cls, job, serializer=None):
@@ -851,6 +859,27 @@ class Result:
     @classmethod
     def fetch_latest(cls, job, serializer=None, timeout=0):
         return job.latest_result(timeout=timeout)
+
+
+def _capture_value(serializer, value):
+    """A result as stored: None, a 1-tuple kept as is (see Job._capture), or serialized."""
+    if value is None:
+        return None
+    if serializer is _ReferenceSerializer or (serializer is DefaultSerializer
+                                              and type(value) in _IMMUTABLE):
+        return (value,)
+    try:
+        return serializer.dumps(value)
+    except Exception:
+        return serializer.dumps('Unserializable return value')     # as RQ stores it
+
+
+def _restore_value(serializer, data):
+    if data is None:
+        return None
+    if type(data) is tuple:
+        return data[0]
+    return serializer.loads(data)
 
 
 class _Predicate(int):
@@ -881,6 +910,26 @@ def get_current_job(connection=None, job_class=None):
     return getattr(_current, 'job', None)
 
 
+# A job's record: the list the store keeps for it (RQ's job hash). A Job object
+# holds a copy of it, so every Job is a snapshot and the store never shares a
+# live object. These are the positions of its fields.
+(_ID, _FUNC, _DATA, _SERIALIZER, _STATUS, _ORIGIN, _DESCRIPTION, _CREATED, _ENQUEUED, _STARTED,
+ _ENDED, _TIMEOUT, _RESULT_TTL, _FAILURE_TTL, _TTL, _META, _RETRIES_LEFT, _RETRY_INTERVALS,
+ _RETRY_AT_FRONT, _NUMBER_OF_RETRIES, _REPEATS_LEFT, _REPEAT_INTERVALS, _DEPENDENCY_IDS,
+ _ALLOW_FAILURE, _AT_FRONT, _ON_SUCCESS, _ON_FAILURE, _ON_STOPPED, _WORKER_NAME, _GROUP_ID,
+ _EXC_INFO) = range(31)
+_BLANK_RECORD = [None, None, None, DefaultSerializer, JobStatus.CREATED, '', None, None, None,
+                 None, None, None, None, None, None, None, None, None, False, 0, None, None, (),
+                 False, False, None, None, None, None, None, None]
+
+
+def _field(index, doc=None):
+    """A Job attribute stored at ``index`` of the job's record."""
+    def set_field(self, value):
+        self._rec[index] = value
+    return property(lambda self: self._rec[index], set_field, None, doc)
+
+
 class Job:
     """A unit of work: a function, its arguments, and where it is in RQ's lifecycle.
 
@@ -889,18 +938,43 @@ class Job:
     enqueued (status ``created``); ``queue.enqueue_job(job)`` enqueues it. Most
     code gets jobs from ``queue.enqueue(...)`` or ``Job.fetch(id)``. A Job
     object is a snapshot: ``refresh()`` re-reads it, while ``get_status()``,
-    the ``is_*`` predicates, ``get_result()`` and ``latest_result()`` always
-    read the store.
+    the ``is_*`` predicates, ``get_result()``, ``exc_info`` and ``to_dict()``
+    read the store each time.
     """
 
-    __slots__ = ('id', '_store', 'connection', 'serializer', '_func', '_data', '_args', '_kwargs',
-                 '_status', 'origin', '_description', '_created', '_enqueued', '_started',
-                 '_ended', '_heartbeat', 'timeout', 'result_ttl', 'failure_ttl', 'ttl', '_meta',
-                 'retries_left', 'retry_intervals', 'number_of_retries',
-                 'enqueue_at_front_on_retry', 'repeats_left', 'repeat_intervals',
-                 '_dependency_ids', 'allow_dependency_failures', 'enqueue_at_front',
-                 '_success_callback', '_failure_callback', '_stopped_callback', 'worker_name',
-                 'group_id', '_exc_info', '_result', '__weakref__')
+    __slots__ = ('_rec', '_store', 'connection', '_meta', '_args', '_kwargs', '_result',
+                 '__weakref__')
+
+    id = _field(_ID)
+    serializer = _field(_SERIALIZER)
+    origin = _field(_ORIGIN, 'The name of the queue the job was enqueued to.')
+    timeout = _field(_TIMEOUT, 'The job timeout in seconds (-1: none).')
+    result_ttl = _field(_RESULT_TTL)
+    failure_ttl = _field(_FAILURE_TTL)
+    ttl = _field(_TTL)
+    retries_left = _field(_RETRIES_LEFT)
+    retry_intervals = _field(_RETRY_INTERVALS)
+    enqueue_at_front_on_retry = _field(_RETRY_AT_FRONT)
+    number_of_retries = _field(_NUMBER_OF_RETRIES, 'How many times the job returned Retry.')
+    repeats_left = _field(_REPEATS_LEFT)
+    repeat_intervals = _field(_REPEAT_INTERVALS)
+    allow_dependency_failures = _field(_ALLOW_FAILURE)
+    enqueue_at_front = _field(_AT_FRONT, 'Released dependents and scheduled runs go to the front.')
+    worker_name = _field(_WORKER_NAME)
+    group_id = _field(_GROUP_ID)
+    _func = _field(_FUNC)
+    _data = _field(_DATA)
+    _status = _field(_STATUS)
+    _description = _field(_DESCRIPTION)
+    _created = _field(_CREATED)          # timestamps are epoch seconds on the store's clock
+    _enqueued = _field(_ENQUEUED)
+    _started = _field(_STARTED)
+    _ended = _field(_ENDED)
+    _dependency_ids = _field(_DEPENDENCY_IDS)
+    _success_callback = _field(_ON_SUCCESS)
+    _failure_callback = _field(_ON_FAILURE)
+    _stopped_callback = _field(_ON_STOPPED)
+    _exc_info = _field(_EXC_INFO)
 
     def __init__(self, func=None, args=None, kwargs=None, result_ttl=None, timeout=None,
                  job_id=None, description=None, connection=None, serializer=None, **options):
@@ -923,35 +997,14 @@ class Job:
     # -- construction --------------------------------------------------------
 
     def _blank(self, store, connection=None, serializer=None):
-        self.id = None
+        self._rec = _BLANK_RECORD[:]
         self._store = store
         self.connection = connection if connection is not None else store
-        self.serializer = resolve_serializer(serializer)
-        self._func = None
-        self._data = None               # serialized (args, kwargs); None when both are empty
-        self._args = ()                 # cache of the deserialized arguments
-        self._kwargs = {}
-        self._status = JobStatus.CREATED
-        self.origin = ''
-        self._description = None        # None: RQ's call string, computed when read
-        self._created = self._enqueued = self._started = self._ended = None   # epoch seconds
-        self._heartbeat = None
-        self.timeout = self.result_ttl = self.failure_ttl = self.ttl = None
-        self._meta = None               # dict, created on first use
-        self.retries_left = None
-        self.retry_intervals = None
-        self.number_of_retries = 0      # how many times a job returned Retry
-        self.enqueue_at_front_on_retry = False
-        self.repeats_left = None
-        self.repeat_intervals = None
-        self._dependency_ids = []
-        self.allow_dependency_failures = False
-        self.enqueue_at_front = False   # for dependents released at the front, and retries
-        self._success_callback = self._failure_callback = self._stopped_callback = None
-        self.worker_name = None
-        self.group_id = None
-        self._exc_info = None           # the last failure's traceback text
+        self._meta = None               # the meta dict, read from the record on first use
+        self._args = self._kwargs = None  # the arguments, read from the record on first use
         self._result = None             # the return value, once known here
+        if serializer is not None:
+            self._rec[_SERIALIZER] = resolve_serializer(serializer)
 
     def _configure(self, func, args=None, kwargs=None, *, timeout=None, result_ttl=None,
                    ttl=None, failure_ttl=None, description=None, depends_on=None, job_id=None,
@@ -962,14 +1015,14 @@ class Job:
             raise TypeError(f'job function {func!r} is not callable and not a dotted path '
                             "such as 'package.module.function'")
         args = () if args is None else args
-        kwargs = {} if kwargs is None else kwargs
-        if not isinstance(args, (list, tuple)):
+        if type(args) is not tuple and not isinstance(args, (list, tuple)):
             raise TypeError(f'args={args!r}: expected a list or tuple of positional arguments')
-        if not isinstance(kwargs, dict):
+        if kwargs is not None and not isinstance(kwargs, dict):
             raise TypeError(f'kwargs={kwargs!r}: expected a dict of keyword arguments')
         if job_id is not None:
             _validate_job_id(job_id)
-        timeout = parse_timeout(timeout, 'job_timeout')
+        if timeout is not None:
+            timeout = parse_timeout(timeout, 'job_timeout')
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
                                 or (ttl <= 0 and ttl != -1)):
             raise ValueError(f'ttl={ttl!r}: a job ttl must be a number of seconds greater than 0')
@@ -983,41 +1036,61 @@ class Job:
         if meta is not None and not isinstance(meta, dict):
             raise TypeError(f'meta={meta!r}: expected a dict')
         dependency_ids, allow_failure, at_front = _parse_depends_on(depends_on)
-        callbacks = [_as_callback(on_success, 'on_success'), _as_callback(on_failure, 'on_failure'),
-                     _as_callback(on_stopped, 'on_stopped')]
+        callbacks = (None, None, None)
+        if on_success is not None or on_failure is not None or on_stopped is not None:
+            callbacks = (_as_callback(on_success, 'on_success'),
+                         _as_callback(on_failure, 'on_failure'),
+                         _as_callback(on_stopped, 'on_stopped'))
         data = self._capture(func, args, kwargs)
+        meta_data = self.serializer.dumps(meta) if meta else None
         # -- nothing raises below this line --
-        self.id = job_id or _new_id()
-        self._func = func
-        self._data = data
-        self._args, self._kwargs = tuple(args), kwargs
-        if data is not None and self.serializer is not _ReferenceSerializer:
-            self._args, self._kwargs = None, None       # read back from _data when needed
-        self._status = JobStatus(status) if status else JobStatus.CREATED
-        self.origin = origin
-        self._description = description
-        self._created = self._store.now()
-        self.timeout, self.result_ttl, self.failure_ttl, self.ttl = timeout, result_ttl, failure_ttl, ttl
-        self._meta = dict(meta) if meta else None
+        rec = self._rec
+        rec[_ID] = job_id or _new_id()
+        rec[_FUNC], rec[_DATA] = func, data
+        rec[_STATUS] = JobStatus(status) if status else JobStatus.CREATED
+        rec[_ORIGIN], rec[_DESCRIPTION] = origin, description
+        rec[_CREATED] = self._store.now()
+        rec[_TIMEOUT], rec[_RESULT_TTL], rec[_FAILURE_TTL], rec[_TTL] = timeout, result_ttl, failure_ttl, ttl
+        rec[_META] = meta_data
         if retry is not None:
-            self.retries_left, self.retry_intervals = retry.max, list(retry.intervals)
-            self.enqueue_at_front_on_retry = retry.enqueue_at_front
+            rec[_RETRIES_LEFT], rec[_RETRY_INTERVALS] = retry.max, list(retry.intervals)
+            rec[_RETRY_AT_FRONT] = retry.enqueue_at_front
         if repeat is not None:
-            self.repeats_left, self.repeat_intervals = repeat.times, list(repeat.intervals)
-        self._dependency_ids = dependency_ids
-        self.allow_dependency_failures, self.enqueue_at_front = allow_failure, at_front
-        self._success_callback, self._failure_callback, self._stopped_callback = callbacks
-        self.group_id = group_id
+            rec[_REPEATS_LEFT], rec[_REPEAT_INTERVALS] = repeat.times, list(repeat.intervals)
+        if dependency_ids:
+            rec[_DEPENDENCY_IDS] = tuple(dependency_ids)
+            rec[_ALLOW_FAILURE], rec[_AT_FRONT] = allow_failure, at_front
+        rec[_ON_SUCCESS], rec[_ON_FAILURE], rec[_ON_STOPPED] = callbacks
+        rec[_GROUP_ID] = group_id
 
     def _capture(self, func, args, kwargs):
-        """Serialize the arguments now, so later mutation does not reach the job (SPEC §5)."""
+        """Take the arguments as the serializer would give them back (SPEC §5).
+
+        The result is None (no arguments), a tuple ``(args, kwargs)`` kept as it
+        is (the 'reference' serializer, or values that cannot change), or what
+        the serializer produced.
+        """
         if not args and not kwargs:
             return None
         serializer = self.serializer
+        if serializer is _ReferenceSerializer:
+            return tuple(args), kwargs
+        if serializer is DefaultSerializer:
+            for value in args:
+                if type(value) not in _IMMUTABLE:
+                    break
+            else:
+                if not kwargs:
+                    return tuple(args), None
+                for value in kwargs.values():
+                    if type(value) not in _IMMUTABLE:
+                        break
+                else:
+                    return tuple(args), dict(kwargs)
         try:
-            return serializer.dumps((tuple(args), kwargs))
+            return serializer.dumps((tuple(args), kwargs or {}))
         except Exception as exc:
-            culprit = _first_unserializable(serializer, args, kwargs)
+            culprit = _first_unserializable(serializer, args, kwargs or {})
             raise TypeError(f'cannot enqueue {_func_name(func)}: argument {culprit} cannot be '
                             f'serialized by {getattr(serializer, "__name__", serializer)} ({exc}); '
                             "use Queue(..., serializer='reference') to keep arguments by "
@@ -1069,46 +1142,29 @@ class Job:
     # -- the record kept by the store (a snapshot, never this object) ---------
 
     def _dump(self):
-        return [self.id, self._func, self._data, self.serializer, self._status, self.origin,
-                self._description, self._created, self._enqueued, self._started, self._ended,
-                self._heartbeat, self.timeout, self.result_ttl, self.failure_ttl, self.ttl,
-                self._meta and self.serializer.dumps(self._meta), self.retries_left,
-                self.retry_intervals, self.number_of_retries, self.enqueue_at_front_on_retry,
-                self.repeats_left, self.repeat_intervals, self._dependency_ids,
-                self.allow_dependency_failures, self.enqueue_at_front, self._success_callback,
-                self._failure_callback, self._stopped_callback, self.worker_name,
-                self.group_id, self._exc_info]
+        record = self._rec[:]
+        if self._meta is not None:
+            record[_META] = self.serializer.dumps(self._meta) if self._meta else None
+        return record
 
     def _load(self, record):
-        (self.id, self._func, self._data, self.serializer, self._status, self.origin,
-         self._description, self._created, self._enqueued, self._started, self._ended,
-         self._heartbeat, self.timeout, self.result_ttl, self.failure_ttl, self.ttl,
-         meta, self.retries_left, self.retry_intervals, self.number_of_retries,
-         self.enqueue_at_front_on_retry, self.repeats_left, self.repeat_intervals,
-         self._dependency_ids, self.allow_dependency_failures, self.enqueue_at_front,
-         self._success_callback, self._failure_callback, self._stopped_callback,
-         self.worker_name, self.group_id, self._exc_info) = record
-        self._meta = self.serializer.loads(meta) if meta else None
-        self._dependency_ids = list(self._dependency_ids)
-        if self._data is None:
-            self._args, self._kwargs = (), {}
-        else:
-            self._args = self._kwargs = None
+        """Become the job ``record`` describes, dropping local meta and cached arguments."""
+        self._rec = record[:]
+        self._meta = self._args = self._kwargs = None
 
     def _load_state(self, record):
-        """Take the lifecycle fields from ``record``, keeping local meta and arguments."""
-        (self._status, self.origin, _, self._created, self._enqueued, self._started,
-         self._ended, self._heartbeat) = record[4:12]
-        self.retries_left, self.number_of_retries, self.repeats_left = record[17], record[19], record[21]
-        self.worker_name, self._exc_info = record[29], record[31]
+        """Take the stored state from ``record`` but keep local, unsaved meta."""
+        if record[_DATA] is not self._rec[_DATA]:
+            self._args = self._kwargs = None
+        self._rec = record[:]
 
     @classmethod
     def _from_record(cls, record, store, connection=None):
         job = object.__new__(cls)
+        job._rec = record[:]
         job._store = store
         job.connection = connection if connection is not None else store
-        job._result = None
-        job._load(record)
+        job._meta = job._args = job._kwargs = job._result = None
         return job
 
     # -- status --------------------------------------------------------------
@@ -1135,10 +1191,7 @@ class Job:
                 record[_STATUS] = self._status
 
     def _is(self, status):
-        try:
-            return _TRUE if self.get_status() == status else _FALSE
-        except InvalidJobOperation:
-            return _FALSE
+        return _TRUE if self.get_status() == status else _FALSE
 
     is_queued = property(lambda self: self._is(JobStatus.QUEUED))
     is_started = property(lambda self: self._is(JobStatus.STARTED))
@@ -1172,11 +1225,18 @@ class Job:
         return self._kwargs
 
     def _decode(self):
-        try:
-            args, kwargs = self.serializer.loads(self._data)
-        except Exception as exc:
-            raise DeserializationError(f'cannot read the arguments of job {self.id!r}: {exc}') from exc
-        self._args, self._kwargs = tuple(args), kwargs
+        data = self._rec[_DATA]
+        if data is None:
+            args, kwargs = (), None
+        elif type(data) is tuple:           # kept as is (see _capture)
+            args, kwargs = data
+        else:
+            try:
+                args, kwargs = self.serializer.loads(data)
+            except Exception as exc:
+                raise DeserializationError(
+                    f'cannot read the arguments of job {self.id!r}: {exc}') from exc
+        self._args, self._kwargs = tuple(args), dict(kwargs) if kwargs else {}
 
     @property
     def description(self):
@@ -1194,7 +1254,8 @@ class Job:
     @property
     def meta(self):
         if self._meta is None:
-            self._meta = {}
+            data = self._rec[_META]
+            self._meta = self.serializer.loads(data) if data else {}
         return self._meta
 
     @meta.setter
@@ -1242,7 +1303,7 @@ class Job:
     enqueued_at = property(lambda self: _to_datetime(self._enqueued))
     started_at = property(lambda self: _to_datetime(self._started))
     ended_at = property(lambda self: _to_datetime(self._ended))
-    last_heartbeat = property(lambda self: _to_datetime(self._heartbeat))
+    last_heartbeat = property(lambda self: _to_datetime(self._started))
 
     # -- results -------------------------------------------------------------
 
@@ -1261,7 +1322,7 @@ class Job:
         with store.transaction() as tx:
             def ended():
                 record = tx.job_get(job_id)
-                return record is None or record[_STATUS] in _ENDED
+                return record is None or record[_STATUS] in _ENDED_STATUSES
             if not tx.wait(ended, timeout):
                 raise TimeoutError(f'job {job_id!r} did not end within {timeout} seconds '
                                    f'(status {tx.job_get(job_id)[_STATUS].value!r})')
@@ -1278,8 +1339,7 @@ class Job:
         return self._result
 
     def _value_of(self, result_record):
-        data = result_record[2]
-        return None if data is None else self.serializer.loads(data)
+        return _restore_value(self.serializer, result_record[2])
 
     def latest_result(self, timeout=0):
         """The newest ``Result``, or None; waits up to ``timeout`` seconds for one to appear."""
@@ -1335,7 +1395,7 @@ class Job:
 
     def save_meta(self):
         """Store ``meta`` (only meta) for others to read."""
-        meta = self._meta and self.serializer.dumps(self._meta)
+        meta = self.serializer.dumps(self.meta) if self.meta else None
         with self._store.transaction() as tx:
             record = tx.job_get(self.id)
             if record is None:
@@ -1348,7 +1408,7 @@ class Job:
                 record = tx.job_get(self.id)
             if record is None:
                 raise NoSuchJobError(f'No such job: {self.id!r}')
-            self._meta = self.serializer.loads(record[_META]) if record[_META] else None
+            self._rec[_META], self._meta = record[_META], None
         return self.meta
 
     def to_dict(self, include_meta=True, include_result=True):
@@ -1432,8 +1492,6 @@ class Job:
 
 
 _DOTTED_RE = re.compile(r'[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z')
-_STATUS = 4          # positions in Job._dump()'s record that the lifecycle reads directly
-_META = 16
 
 
 def _first_unserializable(serializer, args, kwargs):
@@ -1535,7 +1593,7 @@ def _schedule(tx, job, at):
 
 def _start(tx, job, worker_name):
     _set_status(job, JobStatus.STARTED)
-    job._started = job._heartbeat = tx.now()
+    job._started = tx.now()
     job.worker_name = worker_name
     _save(tx, job)
     tx.job_expire(job.id, None)             # a running job never expires (RQ's perform())
@@ -1567,7 +1625,7 @@ def _finish(tx, job, outcome, worker):
     record = tx.job_get(job.id)
     if record is None or record[_STATUS] is not JobStatus.STARTED:
         return False
-    job._meta = job.serializer.loads(record[_META]) if record[_META] else None
+    job._rec[_META], job._meta = record[_META], None     # meta the job saved while it ran
     now = tx.now()
     working_time = now - job._started
     tx.zrem(('started', job.origin), job.id)
@@ -1606,18 +1664,15 @@ def _succeed(tx, job, value, worker, keep_going=False):
     ttl = job.result_ttl
     if ttl is None:
         ttl = worker.default_result_ttl if worker is not None else DEFAULT_RESULT_TTL
-    try:
-        data = None if value is None else job.serializer.dumps(value)
-    except Exception:
-        data = job.serializer.dumps('Unserializable return value')   # as RQ stores it
+    data = _capture_value(job.serializer, value)
     job._result = value
-    if ttl == 0 and not keep_going:
+    _save(tx, job, include_meta=False)
+    if ttl == 0 and not keep_going:         # RQ deletes the job at once, after its dependents
         _release_dependents(tx, job)
         _forget(tx, job)
         tx.job_delete(job.id)
         return
     _add_result(tx, job, Result.Type.SUCCESSFUL, data, None, worker)
-    _save(tx, job, include_meta=False)
     now = tx.now()
     tx.zadd(('finished', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
     tx.job_expire(job.id, None if ttl < 0 else now + ttl)
@@ -1673,15 +1728,15 @@ def _add_result(tx, job, result_type, data, exc_string, worker):
 def _release_dependents(tx, parent, parent_counts_as_met=False):
     """Enqueue the deferred children of ``parent`` whose every parent is now satisfied."""
     key = ('dependents', parent.id)
-    children = sorted(tx.smembers(key))
-    for child_id in children:
-        tx.srem(key, child_id)
+    for child_id in sorted(tx.smembers(key)):
         record = tx.job_get(child_id)
         if record is None or record[_STATUS] is not JobStatus.DEFERRED:
+            tx.srem(key, child_id)
             continue
         child = Job._from_record(record, parent._store)
         if not _dependencies_met(tx, child, parent.id if parent_counts_as_met else None):
-            continue
+            continue                        # stays: this parent may be requeued and finish later
+        tx.srem(key, child_id)
         tx.zrem(('deferred', child.origin), child.id)
         _enqueue(tx, child, child.enqueue_at_front)
 
@@ -2118,6 +2173,7 @@ class Queue:
 
     def _adopt(self, job):
         job.origin = self.name
+        job._store, job.connection = self._store, self.connection
         if job.timeout is None:
             job.timeout = self._default_timeout
 
