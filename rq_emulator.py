@@ -1297,6 +1297,13 @@ class Job:
     def stopped_callback(self):
         return self._stopped_callback
 
+    success_callback_timeout = property(
+        lambda self: getattr(self._success_callback, 'timeout', CALLBACK_TIMEOUT))
+    failure_callback_timeout = property(
+        lambda self: getattr(self._failure_callback, 'timeout', CALLBACK_TIMEOUT))
+    stopped_callback_timeout = property(
+        lambda self: getattr(self._stopped_callback, 'timeout', CALLBACK_TIMEOUT))
+
     # -- timestamps (aware UTC datetimes, as in RQ) ---------------------------
 
     created_at = property(lambda self: _to_datetime(self._created))
@@ -1625,6 +1632,7 @@ def _finish(tx, job, outcome, worker):
     record = tx.job_get(job.id)
     if record is None or record[_STATUS] is not JobStatus.STARTED:
         return False
+    job._status = JobStatus.STARTED         # callbacks may have shown it its final status
     job._rec[_META], job._meta = record[_META], None     # meta the job saved while it ran
     now = tx.now()
     working_time = now - job._started
@@ -1852,12 +1860,14 @@ def _complete(job, outcome, worker):
     if outcome.kind != _STOPPED:
         job._ended = store.now()
     if outcome.kind == _SUCCESS and job._success_callback is not None:
+        job._status = JobStatus.FINISHED    # what get_status(refresh=False) says inside it (RQ)
         try:
             job._success_callback(job, connection, outcome.value)
         except Exception as exc:            # a raising success callback fails the job (RQ)
             _log.exception('success callback of job %s raised', job.id)
             outcome = _Outcome.failure(exc)
     if outcome.kind == _FAILURE and job._failure_callback is not None:
+        job._status = JobStatus.FAILED
         try:
             job._failure_callback(job, connection, *outcome.exc_info)
         except Exception as exc:
@@ -1918,10 +1928,10 @@ class Queue:
             self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
 
     def __repr__(self):
-        return f'{type(self).__name__}({self.name!r})'
+        return f'Queue({self.name!r})'
 
     def __str__(self):
-        return f'<{type(self).__name__} {self.name}>'
+        return f'<Queue {self.name}>'
 
     def __len__(self):
         return self.count
@@ -2047,6 +2057,7 @@ class Queue:
                                  on_success=d.on_success, on_failure=d.on_failure,
                                  on_stopped=d.on_stopped, group_id=group_id), d.at_front)
                 for d in job_datas]
+        jobs.sort(key=lambda pair: bool(pair[0]._dependency_ids))   # RQ returns these first
         return [self.enqueue_job(job, at_front=at_front) for job, at_front in jobs]
 
     @staticmethod

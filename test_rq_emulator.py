@@ -113,6 +113,7 @@ class BaseTestCase(unittest.TestCase):
             func(*args, **kwargs)
         self.assertIn(named, str(cm.exception))
         self.assertEqual(self.snapshot(), before)
+        self.assertFalse(Job.exists('probe', connection=self.store))  # no half-made job either
         return cm.exception
 
 
@@ -276,6 +277,8 @@ class GetResultTests(BaseTestCase):
         self.assertTrue(started.wait(WAIT))
         send_stop_job_command(self.store, job.id)
         self.assertEqual(nxt.get_result(timeout=WAIT), 'ok')  # the worker goes on
+        self.assertTrue(job.is_stopped)
+        self.assertIs(job.is_stopped(), True)
         gate.set()
         with self.assertRaises(JobFailedError) as cm:
             job.get_result(timeout=1)
@@ -985,13 +988,14 @@ class ArgumentCaptureTests(BaseTestCase):
     def test_unpicklable_argument_fails_at_enqueue(self):
         before = self.snapshot()
         with self.assertRaises(TypeError) as cm:
-            self.q.enqueue(echo, threading.Lock())
+            self.q.enqueue(echo, threading.Lock(), job_id='probe')
         self.assertIn('echo', str(cm.exception))
         self.assertIn('lock', str(cm.exception).lower())
         with self.assertRaises(TypeError) as cm:
-            self.q.enqueue(echo, x=threading.Lock())
+            self.q.enqueue(echo, x=threading.Lock(), job_id='probe')
         self.assertIn('echo', str(cm.exception))
         self.assertEqual(self.snapshot(), before)
+        self.assertFalse(Job.exists('probe', connection=self.store))
 
     def test_functions_from_main_nested_and_lambdas_work(self):
         def nested(a):
@@ -1050,8 +1054,9 @@ class BadInputTests(BaseTestCase):
         self.existing = self.q.enqueue(add_numbers, 1, 2, job_id='existing')
 
     def test_non_callable(self):
-        self.assertRejected((TypeError, ValueError), '42', self.q.enqueue, 42)
-        self.assertRejected((TypeError, ValueError), 'not a path', self.q.enqueue, 'not a path')
+        self.assertRejected((TypeError, ValueError), '42', self.q.enqueue, 42, job_id='probe')
+        self.assertRejected((TypeError, ValueError), 'not a path', self.q.enqueue, 'not a path',
+                            job_id='probe')
 
     def test_bad_job_id(self):
         for bad in ('bad id', 'a:b', 'x/y'):
@@ -1059,12 +1064,13 @@ class BadInputTests(BaseTestCase):
                 self.assertRejected(ValueError, bad, self.q.enqueue, no_args, job_id=bad)
 
     def test_bad_job_timeout(self):
-        self.assertRejected(ValueError, '0', self.q.enqueue, no_args, job_timeout=0)
-        self.assertRejected(TimeoutFormatError, 'abc', self.q.enqueue, no_args, job_timeout='abc')
+        self.assertRejected(ValueError, '0', self.q.enqueue, no_args, job_timeout=0, job_id='probe')
+        self.assertRejected(TimeoutFormatError, 'abc', self.q.enqueue, no_args, job_timeout='abc',
+                            job_id='probe')
         self.assertRejected(ValueError, '0', self.q.enqueue, no_args, timeout=0)
 
     def test_bad_ttl(self):
-        self.assertRejected(ValueError, '0', self.q.enqueue, no_args, ttl=0)
+        self.assertRejected(ValueError, '0', self.q.enqueue, no_args, ttl=0, job_id='probe')
         self.assertRejected(ValueError, '-5', self.q.enqueue, no_args, ttl=-5)
 
     def test_bad_retry(self):
@@ -1073,13 +1079,16 @@ class BadInputTests(BaseTestCase):
         self.assertRejected(ValueError, '-5', Retry, max=2, interval=[1, -5])
 
     def test_bad_enqueue_at_and_enqueue_in(self):
-        self.assertRejected((TypeError, ValueError), 'tomorrow', self.q.enqueue_at, 'tomorrow', no_args)
-        self.assertRejected((TypeError, ValueError), '10s', self.q.enqueue_in, '10s', no_args)
+        self.assertRejected((TypeError, ValueError), 'tomorrow', self.q.enqueue_at, 'tomorrow', no_args,
+                            job_id='probe')
+        self.assertRejected((TypeError, ValueError), '10s', self.q.enqueue_in, '10s', no_args,
+                            job_id='probe')
         self.assertRejected((TypeError, ValueError), '1700000000',
                             self.q.enqueue_at, 1700000000, no_args)
 
     def test_bad_depends_on(self):
-        self.assertRejected((TypeError, ValueError), '3.5', self.q.enqueue, no_args, depends_on=3.5)
+        self.assertRejected((TypeError, ValueError), '3.5', self.q.enqueue, no_args, depends_on=3.5,
+                            job_id='probe')
         self.assertRejected((TypeError, ValueError), '3.5',
                             self.q.enqueue, no_args, depends_on=[self.existing, 3.5])
 

@@ -24,6 +24,14 @@ RUNNER = os.path.join(HERE, 'compat_scenarios.py')
 # Scenarios where rq_emulator deliberately differs from RQ 2.12, with the reason.  They must
 # still run without an error on both sides; their observations are reported, not compared.
 KNOWN_DIFFERENCES = {
+    'enqueue_at_past_without_scheduler': 'SPEC §3: every emulator worker enqueues due scheduled '
+                                         'jobs (RQ needs with_scheduler=True)',
+    'sync_queue_failure': 'SPEC §4: is_async=False runs through the worker path, so a failed '
+                          'job gets ended_at (RQ leaves it None)',
+    'delete_failed_job': 'job.delete() removes the job\'s results too (RQ leaves the results '
+                         'stream behind until it expires)',
+    'enqueue_explicit_args_kwargs': 'extra positional arguments with args= raise TypeError '
+                                    '(RQ: a bare AssertionError)',
     'sync_queue_retry': 'SPEC §4: is_async=False honours retry= (RQ ignores it)',
     'bad_inputs_rq_accepts': 'SPEC §6: Worker([]), an unknown dequeue_strategy, ttl<=0 and '
                              'unique=True on an existing id in enqueue_in raise at the call '
