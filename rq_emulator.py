@@ -478,8 +478,10 @@ class BaseStore:
     ``queue_remove(name, id)``, ``queue_ids(name)``, ``queue_len(name)``,
     ``queue_position(name, id)``, ``queue_names()``.
     Sorted sets: ``zadd(key, member, score)``, ``zrem(key, member)``,
-    ``zscore(key, member)``, ``zmembers(key, max_score, desc)``,
-    ``zfirst(key)``, ``zcard(key)``.
+    ``zscore(key, member)``, ``zmembers(key, max_score, desc)``, ``zcard(key)``.
+    Timers (what must happen at a time: a scheduled job, a registry entry's
+    expiry): ``timer_add(at, key, member)``, ``timers_due(now)`` (pops them),
+    ``timer_next()``; each names a sorted-set entry whose score was ``at``.
     Sets: ``sadd(key, member)``, ``srem(key, member)``, ``smembers(key)``.
     Values: ``get(key, default)``, ``set(key, value)``, ``delete(key)``.
     """
@@ -513,7 +515,7 @@ class MemoryStore(BaseStore):
         self._expiry_heap = []                      # (epoch, id), lazily pruned
         self._queues = {}                           # name -> deque of ids
         self._zsets = collections.defaultdict(dict)  # key -> {member: score}
-        self._zheaps = collections.defaultdict(list)  # key -> [(score, seq, member)], lazy
+        self._timers = []                           # (at, seq, key, member), a heap
         self._sets = collections.defaultdict(set)   # key -> set of members
         self._values = {}                           # key -> any value
         self._seq = itertools.count()
@@ -627,7 +629,6 @@ class MemoryStore(BaseStore):
 
     def zadd(self, key, member, score):
         self._zsets[key][member] = score
-        heapq.heappush(self._zheaps[key], (score, next(self._seq), member))
 
     def zrem(self, key, member):
         zset = self._zsets.get(key)
@@ -649,19 +650,18 @@ class MemoryStore(BaseStore):
         items.sort(key=lambda item: item[0], reverse=desc)
         return [member for _, member in items]
 
-    def zfirst(self, key):
-        """(score, member) with the lowest score, or None."""
-        zset = self._zsets.get(key)
-        heap = self._zheaps.get(key)
-        while heap:
-            score, _, member = heap[0]
-            if zset.get(member) == score:
-                return score, member
-            heapq.heappop(heap)       # stale: removed or re-scored since
-        return None
+    def timer_add(self, at, key, member):
+        heapq.heappush(self._timers, (at, next(self._seq), key, member))
 
-    def zkeys(self, kind):
-        return [key for key, zset in self._zsets.items() if key[0] == kind and zset]
+    def timers_due(self, now):
+        timers, due = self._timers, []
+        while timers and timers[0][0] <= now:
+            at, _, key, member = heapq.heappop(timers)
+            due.append((key, member, at))
+        return due
+
+    def timer_next(self):
+        return self._timers[0][0] if self._timers else None
 
     # -- sets and values -----------------------------------------------------
 
@@ -676,7 +676,8 @@ class MemoryStore(BaseStore):
                 del self._sets[key]
 
     def smembers(self, key):
-        return set(self._sets.get(key, ()))
+        members = self._sets.get(key)
+        return sorted(members) if members else []
 
     def get(self, key, default=None):
         return self._values.get(key, default)
@@ -1011,9 +1012,7 @@ class Job:
                    meta=None, retry=None, repeat=None, on_success=None, on_failure=None,
                    on_stopped=None, status=None, origin='', group_id=None):
         """Validate every argument first, then assign; raises before changing anything."""
-        if not (callable(func) or (isinstance(func, str) and _DOTTED_RE.match(func))):
-            raise TypeError(f'job function {func!r} is not callable and not a dotted path '
-                            "such as 'package.module.function'")
+        _check_function(func)
         args = () if args is None else args
         if type(args) is not tuple and not isinstance(args, (list, tuple)):
             raise TypeError(f'args={args!r}: expected a list or tuple of positional arguments')
@@ -1047,7 +1046,7 @@ class Job:
         rec = self._rec
         rec[_ID] = job_id or _new_id()
         rec[_FUNC], rec[_DATA] = func, data
-        rec[_STATUS] = JobStatus(status) if status else JobStatus.CREATED
+        rec[_STATUS] = JobStatus(status) if status else JobStatus.CREATED   # enum lookup: slow path only
         rec[_ORIGIN], rec[_DESCRIPTION] = origin, description
         rec[_CREATED] = self._store.now()
         rec[_TIMEOUT], rec[_RESULT_TTL], rec[_FAILURE_TTL], rec[_TTL] = timeout, result_ttl, failure_ttl, ttl
@@ -1501,6 +1500,12 @@ class Job:
 _DOTTED_RE = re.compile(r'[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z')
 
 
+def _check_function(func):
+    if not callable(func) and not (isinstance(func, str) and _DOTTED_RE.match(func)):
+        raise TypeError(f'job function {func!r} is not callable and not a dotted path '
+                        "such as 'package.module.function'")
+
+
 def _first_unserializable(serializer, args, kwargs):
     for index, value in enumerate(args):
         try:
@@ -1533,8 +1538,9 @@ _REGISTRY_KINDS = ('started', 'finished', 'failed', 'deferred', 'scheduled', 'ca
 
 
 def _set_status(job, new):
-    assert new in _NEXT_STATUS[job._status], f'emulator bug: {job._status} -> {new}'
-    job._status = new
+    record = job._rec
+    assert new in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> {new}'
+    record[_STATUS] = new
 
 
 def _save(tx, job, include_meta=True):
@@ -1562,15 +1568,19 @@ def _expire_waiting(tx, job):
 def _enqueue(tx, job, at_front=False):
     """Put ``job`` on its queue (at the head with ``at_front``): the only way into a queue."""
     _set_status(job, JobStatus.QUEUED)
-    job._enqueued = tx.now()
-    job._started = job._ended = None
-    _save(tx, job)
-    tx.queue_push(job.origin, job.id, at_front)
+    record = job._rec
+    record[_ENQUEUED] = tx.now()
+    record[_STARTED] = record[_ENDED] = None
+    tx.job_put(record[_ID], job._dump())
+    tx.queue_push(record[_ORIGIN], record[_ID], at_front)
     _expire_waiting(tx, job)
 
 
 def _place(tx, job, at_front=False):
     """Enqueue ``job``, or defer it while any existing parent has not finished (as RQ)."""
+    if not job._rec[_DEPENDENCY_IDS]:
+        _enqueue(tx, job, at_front)
+        return
     pending = []
     for parent_id in job._dependency_ids:
         parent = tx.job_get(parent_id)
@@ -1594,7 +1604,7 @@ def _schedule(tx, job, at):
     job._enqueued = None
     _save(tx, job)
     tx.queue_register(job.origin)
-    tx.zadd(('scheduled', job.origin), job.id, at)
+    _zadd_until(tx, ('scheduled', job.origin), job.id, at)
     _expire_waiting(tx, job)
 
 
@@ -1660,7 +1670,7 @@ def _finish(tx, job, outcome, worker):
         job._exc_info = outcome.exc_string
         _add_result(tx, job, Result.Type.FAILED, None, outcome.exc_string, worker)
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
-        tx.zadd(('failed', job.origin), job.id, now + ttl)
+        _zadd_until(tx, ('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
         _save(tx, job, include_meta=False)
     if worker is not None:
         worker._count(kind == _SUCCESS and not isinstance(value, Retry), working_time)
@@ -1682,7 +1692,7 @@ def _succeed(tx, job, value, worker, keep_going=False):
         return
     _add_result(tx, job, Result.Type.SUCCESSFUL, data, None, worker)
     now = tx.now()
-    tx.zadd(('finished', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
+    _zadd_until(tx, ('finished', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
     tx.job_expire(job.id, None if ttl < 0 else now + ttl)
     if not keep_going:
         _release_dependents(tx, job)
@@ -1696,7 +1706,7 @@ def _fail(tx, job, exc_string, result_type, worker):
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
         now = tx.now()
         _add_result(tx, job, result_type, None, exc_string, worker)
-        tx.zadd(('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
+        _zadd_until(tx, ('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
         tx.job_expire(job.id, None if ttl < 0 else now + ttl)
     _release_dependents(tx, job)
 
@@ -1816,27 +1826,22 @@ def _housekeep(tx):
     """Expire what the TTLs say and enqueue every scheduled job that is due."""
     now = tx.now()
     tx.expire_due(now)
-    for key in tx.zkeys('scheduled'):
-        first = tx.zfirst(key)
-        while first is not None and first[0] <= now:
-            tx.zrem(key, first[1])
-            record = tx.job_get(first[1])
+    for key, job_id, at in tx.timers_due(now):
+        if tx.zscore(key, job_id) != at:
+            continue                        # stale: the entry moved or left since
+        tx.zrem(key, job_id)
+        if key[0] == 'scheduled':
+            record = tx.job_get(job_id)
             if record is not None and record[_STATUS] is JobStatus.SCHEDULED:
                 job = Job._from_record(record, tx)
                 _enqueue(tx, job, job.enqueue_at_front)
-            first = tx.zfirst(key)
-    for kind in ('finished', 'failed'):
-        for key in tx.zkeys(kind):
-            first = tx.zfirst(key)
-            while first is not None and first[0] <= now:
-                tx.zrem(key, first[1])
-                first = tx.zfirst(key)
 
 
-def _next_due(tx):
-    """Epoch seconds of the earliest scheduled job, or None."""
-    firsts = [tx.zfirst(key) for key in tx.zkeys('scheduled')]
-    return min((first[0] for first in firsts if first), default=None)
+def _zadd_until(tx, key, job_id, at):
+    """Add to a registry whose score is a time at which the entry must go (or run)."""
+    tx.zadd(key, job_id, at)
+    if at != math.inf:
+        tx.timer_add(at, key, job_id)
 
 
 # -- running a job (shared by Worker and Queue(is_async=False)) ----------------
@@ -1879,6 +1884,8 @@ def _complete(job, outcome, worker):
         applied = _finish(tx, job, outcome, worker)
     if not applied:
         _log.warning('job %s was canceled or deleted while it ran; its outcome is discarded', job.id)
+    elif not _log.isEnabledFor(logging.INFO):
+        pass
     elif outcome.kind == _SUCCESS:
         _log.info('%s: Job OK (%s)', job.origin, job.id)
     else:
@@ -1913,6 +1920,7 @@ class Queue:
     redis_queue_namespace_prefix = 'rq:queue:'
     job_class = Job
     _timeout_is_job_timeout = True      # the seed API: enqueue(f, timeout=N) sets the job timeout
+    _option_names = frozenset(_ENQUEUE_OPTIONS + ('timeout', 'args', 'kwargs'))
 
     def __init__(self, name='default', connection=None, default_timeout=None, is_async=True,
                  job_class=None, serializer=None, death_penalty_class=None, **kwargs):
@@ -1926,6 +1934,10 @@ class Queue:
         self.serializer = resolve_serializer(serializer)
         if job_class is not None:
             self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
+        self._template_record = _BLANK_RECORD[:]   # what every plain job of this queue starts as
+        self._template_record[_SERIALIZER] = self.serializer
+        self._template_record[_ORIGIN] = name
+        self._template_record[_TIMEOUT] = self._default_timeout
 
     def __repr__(self):
         return f'Queue({self.name!r})'
@@ -1987,9 +1999,16 @@ class Queue:
         ``kwargs=`` (explicit mode). On this front door ``timeout=`` is the job
         timeout too; after ``install_as_rq()`` it goes to ``f``, as in RQ.
         """
-        options = self._pop_options(kwargs)
-        args, kwargs = self._explicit_args(args, kwargs)
-        return self.enqueue_call(f, args, kwargs, **options)
+        if kwargs and not self._option_names.isdisjoint(kwargs):
+            options = self._pop_options(kwargs)
+            args, kwargs = self._explicit_args(args, kwargs)
+            return self.enqueue_call(f, args, kwargs, **options)
+        job = self._plain_job(f, args, kwargs)        # no options: the common, fast case
+        with self._store.transaction() as tx:
+            _place(tx, job)
+        if not self._is_async:
+            self._run_sync(job)
+        return job
 
     def enqueue_call(self, func, args=None, kwargs=None, timeout=None, result_ttl=None, ttl=None,
                      failure_ttl=None, description=None, depends_on=None, job_id=None,
@@ -2163,6 +2182,17 @@ class Queue:
     canceled_job_registry = property(lambda self: CanceledJobRegistry(queue=self))
 
     # -- helpers -------------------------------------------------------------
+
+    def _plain_job(self, f, args, kwargs):
+        """A job for ``f(*args, **kwargs)`` with every option at its default (cf. _configure)."""
+        _check_function(f)
+        job = object.__new__(self.job_class)
+        job._store, job.connection = self._store, self.connection
+        job._meta = job._args = job._kwargs = job._result = None
+        job._rec = record = self._template_record[:]
+        record[_DATA] = job._capture(f, args, kwargs)
+        record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._store.clock()
+        return job
 
     def _pop_options(self, kwargs):
         options = {name: kwargs.pop(name) for name in _ENQUEUE_OPTIONS if name in kwargs}
@@ -2389,11 +2419,11 @@ class BaseRegistry:
     def cleanup(self, timestamp=None):
         """Drop entries whose score (expiry time) has passed."""
         with self._store.transaction() as tx:
-            now = tx.now() if timestamp is None else timestamp
-            first = tx.zfirst(self._key)
-            while first is not None and first[0] <= now:
-                tx.zrem(self._key, first[1])
-                first = tx.zfirst(self._key)
+            if timestamp is None:
+                _housekeep(tx)
+                return
+            for job_id in tx.zmembers(self._key, timestamp):
+                tx.zrem(self._key, job_id)
 
     def get_expired_job_ids(self, timestamp=None):
         with self._store.transaction() as tx:
@@ -2548,7 +2578,7 @@ class Worker:
         self.total_working_time = 0.0
         self._state = 'starting'
         self.birth_date = None
-        self.last_heartbeat = None
+        self._heartbeat = None              # epoch seconds of the last job's end
         self._order = list(self.queues)     # dequeue order; rotated or shuffled by strategy
         self._strategy = DequeueStrategy.DEFAULT
         self._burst = False
@@ -2701,7 +2731,11 @@ class Worker:
             clean_registries(queue)
 
     def heartbeat(self, timeout=None, pipeline=None):
-        self.last_heartbeat = _to_datetime(self._store.now())
+        self._heartbeat = self._store.now()
+
+    @property
+    def last_heartbeat(self):
+        return _to_datetime(self._heartbeat)
 
     # -- the loop --------------------------------------------------------------
 
@@ -2769,15 +2803,15 @@ class Worker:
                 if timeout is not None and timeout <= 0:
                     return None
                 names = [queue.name for queue in self._order]
-                due = _next_due(tx)
+                due = tx.timer_next()
                 tx.wait(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
-                                 or _next_due(tx) != due), timeout)
+                                 or tx.timer_next() != due), timeout)
         return None
 
     def _wait_timeout(self, tx, idle_since):
         """Seconds to wait for work: until the next scheduled job is due, or idle time runs out."""
         timeout = None
-        due = _next_due(tx)
+        due = tx.timer_next()
         if due is not None:
             timeout = max(due - tx.now(), 0.0005)
         if self._max_idle_time is not None:
@@ -2806,7 +2840,8 @@ class Worker:
             if deadline is not None and deadline < self._watch_until:
                 self._ensure_watchdog()
                 self._watch.notify()
-        _log.info('%s: %s (%s)', job.origin, job.description, job.id)
+        if _log.isEnabledFor(logging.INFO):
+            _log.info('%s: %s (%s)', job.origin, job.description, job.id)
         try:
             outcome = _execute(job)
             with self._claim_lock:
@@ -2825,7 +2860,7 @@ class Worker:
         else:
             self.failed_job_count += 1
         self.total_working_time += working_time
-        self.last_heartbeat = _to_datetime(self._store.now())
+        self._heartbeat = self._store.now()
 
     def _handle_exception(self, job, exc_type, exc_value, tb):
         for handler in list(self._exc_handlers):
@@ -3014,6 +3049,7 @@ class _RQQueue(Queue):
 
     job_class = _RQJob
     _timeout_is_job_timeout = False
+    _option_names = frozenset(_ENQUEUE_OPTIONS + ('args', 'kwargs'))
 
     def empty(self):
         """Delete every queued job and return how many were removed."""
