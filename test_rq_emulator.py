@@ -11,7 +11,6 @@ import collections
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -471,7 +470,8 @@ class ToDictTests(BaseTestCase):
         ok.refresh()
         bad.refresh()
         data = json.loads(json.dumps(ok.to_dict()))
-        self.assertEqual((data['status'], data['result'], data['worker_name']), ('finished', 15, 'w1'))
+        self.assertEqual((data['status'], data['result'], data['worker_name']),
+                         ('finished', 15, 'w1'))
         self.assertEqual(self.parse(data['started_at']), T0)
         self.assertEqual(self.parse(data['ended_at']), T0)
         data = json.loads(json.dumps(bad.to_dict()))
@@ -1079,8 +1079,8 @@ class BadInputTests(BaseTestCase):
         self.assertRejected(ValueError, '-5', Retry, max=2, interval=[1, -5])
 
     def test_bad_enqueue_at_and_enqueue_in(self):
-        self.assertRejected((TypeError, ValueError), 'tomorrow', self.q.enqueue_at, 'tomorrow', no_args,
-                            job_id='probe')
+        self.assertRejected((TypeError, ValueError), 'tomorrow',
+                            self.q.enqueue_at, 'tomorrow', no_args, job_id='probe')
         self.assertRejected((TypeError, ValueError), '10s', self.q.enqueue_in, '10s', no_args,
                             job_id='probe')
         self.assertRejected((TypeError, ValueError), '1700000000',
@@ -1163,8 +1163,8 @@ class DependencyAndCallbackTests(BaseTestCase):
 
     def test_callbacks(self):
         calls = []
-        ok = self.q.enqueue(add_numbers, 1, 2,
-                            on_success=lambda job, conn, result: calls.append(('ok', job.id, result)))
+        ok = self.q.enqueue(add_numbers, 1, 2, on_success=lambda job, conn, result:
+                            calls.append(('ok', job.id, result)))
         bad = self.q.enqueue(fail, 'x', on_failure=lambda job, conn, typ, value, tb:
                              calls.append(('bad', job.id, typ)))
         self.worker().work(burst=True)

@@ -3,7 +3,8 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # run from a checkout
+# Lets the example run from a checkout, from the repository root or from examples/.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 from rq_emulator import JobFailedError, MemoryStore, Queue, Worker
 
@@ -16,7 +17,7 @@ def divide(a, b):
     return a / b
 
 
-store = MemoryStore()                          # a private store; Queue('x') alone uses the default one
+store = MemoryStore()                          # private; Queue('x') alone uses the default store
 queue = Queue('basic', connection=store)
 good = queue.enqueue(multiply, 6, 7)
 bad = queue.enqueue(divide, 1, 0)
@@ -33,4 +34,4 @@ print('to_dict:', json.dumps({k: info[k] for k in ('description', 'status', 'res
 try:
     bad.get_result(timeout=1)
 except JobFailedError as exc:
-    print('failed:', exc.job.exc_info.strip().splitlines()[-1])   # ZeroDivisionError: division by zero
+    print('failed:', exc.job.exc_info.strip().splitlines()[-1])   # ZeroDivisionError: ...

@@ -2,7 +2,8 @@
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # run from a checkout
+# Lets the example run from a checkout, from the repository root or from examples/.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 from rq_emulator import Dependency, MemoryStore, Queue, Worker, get_current_job
 

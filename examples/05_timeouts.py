@@ -3,7 +3,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # run from a checkout
+# Lets the example run from a checkout, from the repository root or from examples/.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 from rq_emulator import MemoryStore, Queue, Worker
 

@@ -2,7 +2,8 @@
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))  # a checkout
+# Lets the example run from a checkout, from the repository root or from its own folder.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 import rq_emulator
 rq_emulator.install_as_rq()            # e.g. in a test suite's conftest.py
 
