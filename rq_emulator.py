@@ -423,7 +423,12 @@ _SERIALIZERS = {None: DefaultSerializer, 'pickle': DefaultSerializer, 'json': JS
 def resolve_serializer(serializer=None):
     """None, 'pickle', 'json', 'reference', a dotted path, or an object with dumps/loads."""
     if isinstance(serializer, str) and serializer not in _SERIALIZERS:
-        serializer = _import_attribute(serializer)
+        try:
+            serializer = _import_attribute(serializer)
+        except ValueError:
+            raise ValueError(f'serializer {serializer!r}: expected \'pickle\', \'json\', '
+                             "'reference', a dotted path to a serializer, or an object with "
+                             'dumps() and loads()') from None
     elif not isinstance(serializer, str) and serializer is not None:
         if not (hasattr(serializer, 'dumps') and hasattr(serializer, 'loads')):
             raise NotImplementedError(
@@ -1041,7 +1046,11 @@ class Job:
                          _as_callback(on_failure, 'on_failure'),
                          _as_callback(on_stopped, 'on_stopped'))
         data = self._capture(func, args, kwargs)
-        meta_data = self.serializer.dumps(meta) if meta else None
+        try:
+            meta_data = self.serializer.dumps(meta) if meta else None
+        except Exception as exc:
+            raise TypeError(f'cannot enqueue {_func_name(func)}: meta={meta!r} cannot be '
+                            f'serialized ({exc})') from exc
         # -- nothing raises below this line --
         rec = self._rec
         rec[_ID] = job_id or _new_id()
