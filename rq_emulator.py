@@ -156,6 +156,7 @@ class JobStatus(str, enum.Enum):
 
 _S = JobStatus
 _ENDED_STATUSES = {_S.FINISHED, _S.FAILED, _S.STOPPED, _S.CANCELED}
+_QUEUED, _STARTED_STATUS, _FINISHED = _S.QUEUED, _S.STARTED, _S.FINISHED   # for the hot paths
 
 # The whole lifecycle in one table. Lifecycle._set_status asserts it. Any status
 # may go back to QUEUED because RQ lets a job id be enqueued again (without
@@ -265,7 +266,7 @@ def _iso(epoch):
     return None if epoch is None else _to_datetime(epoch).isoformat()
 
 
-_id_pool = []          # random hex strings, 32 characters each, drawn from os.urandom in bulk
+_id_pool = []          # ready uuid4 strings, made from os.urandom in bulk
 _VARIANT = {c: '89ab'[int(c, 16) & 3] for c in '0123456789abcdef'}
 if hasattr(os, 'register_at_fork'):
     os.register_at_fork(after_in_child=_id_pool.clear)     # a child must not reuse the parent's
@@ -274,12 +275,12 @@ if hasattr(os, 'register_at_fork'):
 def _new_id():
     """A random uuid4 string (36 characters with dashes), as RQ's default job ids."""
     try:
-        h = _id_pool.pop()
+        return _id_pool.pop()
     except IndexError:
-        raw = os.urandom(16 * 256).hex()
-        _id_pool.extend([raw[i:i + 32] for i in range(0, len(raw), 32)])
-        h = _id_pool.pop()
-    return f'{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}'
+        raw = os.urandom(16 * 512).hex()
+        _id_pool.extend([f'{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}'
+                         for h in [raw[i:i + 32] for i in range(0, len(raw), 32)]])
+        return _id_pool.pop()
 
 
 def _validate_job_id(job_id):
@@ -478,7 +479,9 @@ class BaseStore:
     transaction), ``now()`` (the store's clock, epoch seconds).
     Jobs: ``job_get(id)`` (a snapshot list, or None when missing or expired),
     ``job_put(id, record)``, ``job_delete(id)`` (also its results and
-    dependents), ``job_expire(id, at)`` (``at=None`` keeps it for good).
+    dependents), ``job_expire(id, at)`` (``at=None`` keeps it for good; an
+    expired job is gone for ``job_get``, and the lifecycle sets a timer to
+    collect it).
     Queues: ``queue_push(name, id, at_front)``, ``queue_pop(name)``,
     ``queue_remove(name, id)``, ``queue_ids(name)``, ``queue_len(name)``,
     ``queue_position(name, id)``, ``queue_names()``.
@@ -517,7 +520,6 @@ class MemoryStore(BaseStore):
         self._waiting = 0                           # threads inside wait()
         self._jobs = {}                             # id -> record (a list, see Job._dump)
         self._expiry = {}                           # id -> epoch when the job's keys expire
-        self._expiry_heap = []                      # (epoch, id), lazily pruned
         self._queues = {}                           # name -> deque of ids
         self._zsets = collections.defaultdict(dict)  # key -> {member: score}
         self._timers = []                           # (at, seq, key, member), a heap
@@ -576,15 +578,6 @@ class MemoryStore(BaseStore):
             self._expiry.pop(job_id, None)
         else:
             self._expiry[job_id] = at
-            heapq.heappush(self._expiry_heap, (at, job_id))
-
-    def expire_due(self, now):
-        """Delete every job whose keys expired by ``now``."""
-        heap = self._expiry_heap
-        while heap and heap[0][0] <= now:
-            at, job_id = heapq.heappop(heap)
-            if self._expiry.get(job_id) == at:
-                self.job_delete(job_id)
 
     # -- queues --------------------------------------------------------------
 
@@ -836,10 +829,11 @@ class Result:
         RETRIED = 4
         MAX_RETRIES_EXCEEDED = 5
 
-    def __init__(self, job_id, type, record, serializer=None):
+    def __init__(self, job_id, record, serializer=None, index=0):
         self.job_id = job_id
-        self.type = type
-        self.id, _, data, self.exc_string, created, self.worker_name = record
+        type_, data, self.exc_string, created, self.worker_name = record
+        self.type = Result.Type(type_)
+        self.id = f'{int(created * 1000)}-{index}'      # shaped like a Redis stream id, as in RQ
         self.created_at = _to_datetime(created)
         self._data = data
         self._serializer = serializer or DefaultSerializer
@@ -1151,7 +1145,7 @@ class Job:
 
     def _dump(self):
         record = self._rec[:]
-        if self._meta is not None:
+        if self._meta is not None:          # meta was read here and may have been changed
             record[_META] = self.serializer.dumps(self._meta) if self._meta else None
         return record
 
@@ -1354,7 +1348,7 @@ class Job:
         return self._result
 
     def _value_of(self, result_record):
-        return _restore_value(self.serializer, result_record[2])
+        return _restore_value(self.serializer, result_record[1])
 
     def latest_result(self, timeout=0):
         """The newest ``Result``, or None; waits up to ``timeout`` seconds for one to appear."""
@@ -1363,16 +1357,16 @@ class Job:
             if timeout:
                 tx.wait(lambda: tx.get(key), timeout)
             results = tx.get(key, ())
-        return self._make_result(results[-1]) if results else None
+        return self._make_result(results[-1], len(results) - 1) if results else None
 
     def results(self):
         """Every stored ``Result``, newest first."""
         with self._store.transaction() as tx:
             results = list(tx.get(('results', self.id), ()))
-        return [self._make_result(r) for r in reversed(results)]
+        return [self._make_result(r, i) for i, r in reversed(list(enumerate(results)))]
 
-    def _make_result(self, record):
-        return Result(self.id, Result.Type(record[1]), record, self.serializer)
+    def _make_result(self, record, index):
+        return Result(self.id, record, self.serializer, index)
 
     def return_value(self, refresh=False):
         """The return value if the latest result is a success, else None."""
@@ -1571,18 +1565,28 @@ def _reload(tx, job):
 
 def _expire_waiting(tx, job):
     ttl = job.ttl
-    tx.job_expire(job.id, tx.now() + ttl if ttl and ttl > 0 else None)
+    _expire_at(tx, job.id, tx.now() + ttl if ttl and ttl > 0 else None)
+
+
+def _expire_at(tx, job_id, at):
+    """Let the job's record expire at ``at`` (None: never), and collect it then."""
+    tx.job_expire(job_id, at)
+    if at is not None:
+        tx.timer_add(at, ('expire',), job_id)
 
 
 def _enqueue(tx, job, at_front=False):
     """Put ``job`` on its queue (at the head with ``at_front``): the only way into a queue."""
-    _set_status(job, JobStatus.QUEUED)
-    record = job._rec
-    record[_ENQUEUED] = tx.now()
+    record = job._rec                       # (the hottest path: _set_status and _save inlined)
+    assert _QUEUED in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> queued'
+    record[_STATUS] = _QUEUED
+    record[_ENQUEUED] = now = tx.clock()
     record[_STARTED] = record[_ENDED] = None
-    tx.job_put(record[_ID], job._dump())
-    tx.queue_push(record[_ORIGIN], record[_ID], at_front)
-    _expire_waiting(tx, job)
+    job_id = record[_ID]
+    tx.job_put(job_id, job._dump())
+    tx.queue_push(record[_ORIGIN], job_id, at_front)
+    ttl = record[_TTL]
+    _expire_at(tx, job_id, now + ttl if ttl and ttl > 0 else None)
 
 
 def _place(tx, job, at_front=False):
@@ -1618,12 +1622,14 @@ def _schedule(tx, job, at):
 
 
 def _start(tx, job, worker_name):
-    _set_status(job, JobStatus.STARTED)
-    job._started = tx.now()
-    job.worker_name = worker_name
-    _save(tx, job)
-    tx.job_expire(job.id, None)             # a running job never expires (RQ's perform())
-    tx.zadd(('started', job.origin), job.id, math.inf)
+    record = job._rec
+    assert _STARTED_STATUS in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> started'
+    record[_STATUS] = _STARTED_STATUS
+    record[_STARTED], record[_WORKER_NAME] = tx.clock(), worker_name
+    job_id = record[_ID]
+    tx.job_put(job_id, job._dump())
+    tx.job_expire(job_id, None)             # a running job never expires (RQ's perform())
+    tx.zadd(('started', record[_ORIGIN]), job_id, math.inf)
 
 
 _SUCCESS, _FAILURE, _STOPPED = 'success', 'failure', 'stopped'
@@ -1680,7 +1686,7 @@ def _finish(tx, job, outcome, worker):
         _add_result(tx, job, Result.Type.FAILED, None, outcome.exc_string, worker)
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
         _zadd_until(tx, ('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
-        _save(tx, job, include_meta=False)
+        _save(tx, job)
     if worker is not None:
         worker._count(kind == _SUCCESS and not isinstance(value, Retry), working_time)
     return True
@@ -1693,16 +1699,16 @@ def _succeed(tx, job, value, worker, keep_going=False):
         ttl = worker.default_result_ttl if worker is not None else DEFAULT_RESULT_TTL
     data = _capture_value(job.serializer, value)
     job._result = value
-    _save(tx, job, include_meta=False)
+    _save(tx, job)
     if ttl == 0 and not keep_going:         # RQ deletes the job at once, after its dependents
         _release_dependents(tx, job)
         _forget(tx, job)
         tx.job_delete(job.id)
         return
     _add_result(tx, job, Result.Type.SUCCESSFUL, data, None, worker)
-    now = tx.now()
-    _zadd_until(tx, ('finished', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
-    tx.job_expire(job.id, None if ttl < 0 else now + ttl)
+    at = math.inf if ttl < 0 else tx.now() + ttl
+    _zadd_until(tx, ('finished', job.origin), job.id, at)   # its timer also collects the job
+    tx.job_expire(job.id, None if ttl < 0 else at)
     if not keep_going:
         _release_dependents(tx, job)
 
@@ -1710,13 +1716,14 @@ def _succeed(tx, job, value, worker, keep_going=False):
 def _fail(tx, job, exc_string, result_type, worker):
     _set_status(job, JobStatus.FAILED)
     job._exc_info = exc_string
-    _save(tx, job, include_meta=False)
+    _save(tx, job)
     if worker is None or not worker.disable_default_exception_handler:
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
         now = tx.now()
         _add_result(tx, job, result_type, None, exc_string, worker)
-        _zadd_until(tx, ('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
-        tx.job_expire(job.id, None if ttl < 0 else now + ttl)
+        at = math.inf if ttl < 0 else now + ttl
+        _zadd_until(tx, ('failed', job.origin), job.id, at)   # its timer also collects the job
+        tx.job_expire(job.id, None if ttl < 0 else at)
     _release_dependents(tx, job)
 
 
@@ -1737,19 +1744,16 @@ def _again(tx, job, interval, at_front):
     if interval:
         _schedule(tx, job, tx.now() + interval)
         job.enqueue_at_front = at_front
-        _save(tx, job, include_meta=False)
+        _save(tx, job)
     else:
         _enqueue(tx, job, at_front)
 
 
 def _add_result(tx, job, result_type, data, exc_string, worker):
     key = ('results', job.id)
-    results = list(tx.get(key, ()))
-    now = tx.now()
-    result_id = f'{int(now * 1000)}-{len(results)}'
-    results.append((result_id, int(result_type), data, exc_string, now,
-                    worker.name if worker is not None else ''))
-    tx.set(key, results[-_MAX_RESULTS:])
+    results = tx.get(key, ())
+    entry = (int(result_type), data, exc_string, tx.now(), worker.name if worker is not None else '')
+    tx.set(key, results + (entry,) if len(results) < _MAX_RESULTS else results[1:] + (entry,))
 
 
 def _release_dependents(tx, parent, parent_counts_as_met=False):
@@ -1833,17 +1837,15 @@ def _delete(tx, job, delete_dependents=False):
 
 def _housekeep(tx):
     """Expire what the TTLs say and enqueue every scheduled job that is due."""
-    now = tx.now()
-    tx.expire_due(now)
-    for key, job_id, at in tx.timers_due(now):
-        if tx.zscore(key, job_id) != at:
-            continue                        # stale: the entry moved or left since
-        tx.zrem(key, job_id)
-        if key[0] == 'scheduled':
-            record = tx.job_get(job_id)
-            if record is not None and record[_STATUS] is JobStatus.SCHEDULED:
-                job = Job._from_record(record, tx)
-                _enqueue(tx, job, job.enqueue_at_front)
+    for key, job_id, at in tx.timers_due(tx.now()):
+        if key[0] != 'expire':
+            if tx.zscore(key, job_id) != at:
+                continue                    # stale: the entry moved or left since
+            tx.zrem(key, job_id)
+        record = tx.job_get(job_id)         # also deletes the job if its record expired
+        if key[0] == 'scheduled' and record is not None and record[_STATUS] is JobStatus.SCHEDULED:
+            job = Job._from_record(record, tx)
+            _enqueue(tx, job, job.enqueue_at_front)
 
 
 def _zadd_until(tx, key, job_id, at):
@@ -1943,6 +1945,7 @@ class Queue:
         self.serializer = resolve_serializer(serializer)
         if job_class is not None:
             self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
+        self._clock = self._store.clock
         self._template_record = _BLANK_RECORD[:]   # what every plain job of this queue starts as
         self._template_record[_SERIALIZER] = self.serializer
         self._template_record[_ORIGIN] = name
@@ -2200,7 +2203,7 @@ class Queue:
         job._meta = job._args = job._kwargs = job._result = None
         job._rec = record = self._template_record[:]
         record[_DATA] = job._capture(f, args, kwargs)
-        record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._store.clock()
+        record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._clock()
         return job
 
     def _pop_options(self, kwargs):
