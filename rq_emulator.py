@@ -1327,15 +1327,17 @@ class Job:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or timeout < 0):
             raise ValueError(f'get_result(timeout={timeout!r}): expected None or seconds >= 0')
-        store, job_id = self._store, self.id
+        store, job_id = self._store, self._rec[_ID]
         with store.transaction() as tx:
-            def ended():
-                record = tx.job_get(job_id)
-                return record is None or record[_STATUS] in _ENDED_STATUSES
-            if not tx.wait(ended, timeout):
-                raise TimeoutError(f'job {job_id!r} did not end within {timeout} seconds '
-                                   f'(status {tx.job_get(job_id)[_STATUS].value!r})')
             record = tx.job_get(job_id)
+            if record is not None and record[_STATUS] not in _ENDED_STATUSES:
+                def ended():
+                    record = tx.job_get(job_id)
+                    return record is None or record[_STATUS] in _ENDED_STATUSES
+                if not tx.wait(ended, timeout):
+                    raise TimeoutError(f'job {job_id!r} did not end within {timeout} seconds '
+                                       f'(status {tx.job_get(job_id)[_STATUS].value!r})')
+                record = tx.job_get(job_id)
             results = tx.get(('results', job_id), ())
         if record is None:
             raise NoSuchJobError(f'job {job_id!r} no longer exists (deleted, or expired by its '
@@ -1524,9 +1526,18 @@ def _first_unserializable(serializer, args, kwargs):
 
 
 def _call_job_function(job):
-    func = job.func
-    result = func(*job.args, **job.kwargs)
-    if inspect.iscoroutine(result):
+    record = job._rec
+    func = record[_FUNC]
+    if type(func) is str:
+        func = _import_attribute(func)
+    data = record[_DATA]
+    if data is None:
+        result = func()
+    elif type(data) is tuple and not data[1]:       # arguments kept as they are, no kwargs
+        result = func(*data[0])
+    else:
+        result = func(*job.args, **job.kwargs)
+    if type(result) is types.CoroutineType:
         result = _run_coroutine(result)
     return result
 
@@ -1632,7 +1643,8 @@ def _start(tx, job, worker_name):
     tx.zadd(('started', record[_ORIGIN]), job_id, math.inf)
 
 
-_SUCCESS, _FAILURE, _STOPPED = 'success', 'failure', 'stopped'
+_SUCCESS, _FAILURE, _STOPPED = 'success', 'failure', 'stopped'    # compared with 'is'
+_SUCCESSFUL = int(Result.Type.SUCCESSFUL)
 
 
 class _Outcome:
@@ -1654,61 +1666,63 @@ def _finish(tx, job, outcome, worker):
     Returns False (changing nothing) when the job was canceled or deleted while
     it ran; whatever it produced is then discarded.
     """
-    record = tx.job_get(job.id)
-    if record is None or record[_STATUS] is not JobStatus.STARTED:
+    record, job_id = job._rec, job._rec[_ID]
+    stored = tx.job_get(job_id)
+    if stored is None or stored[_STATUS] is not _STARTED_STATUS:
         return False
-    job._status = JobStatus.STARTED         # callbacks may have shown it its final status
-    job._rec[_META], job._meta = record[_META], None     # meta the job saved while it ran
-    now = tx.now()
-    working_time = now - job._started
-    tx.zrem(('started', job.origin), job.id)
+    record[_STATUS] = _STARTED_STATUS       # callbacks may have shown it its final status
+    record[_META], job._meta = stored[_META], None      # meta the job saved while it ran
+    now = tx.clock()
+    working_time = now - record[_STARTED]
+    tx.zrem(('started', record[_ORIGIN]), job_id)
     kind, value = outcome.kind, outcome.value
-    if kind == _SUCCESS and isinstance(value, Retry):
+    if kind is _SUCCESS and isinstance(value, Retry):
         _retry_returned(tx, job, value, worker)
-    elif kind == _SUCCESS and job.repeats_left:
+    elif kind is _SUCCESS and record[_REPEATS_LEFT]:
         index = min(len(job.repeat_intervals) - job.repeats_left, len(job.repeat_intervals) - 1)
         job.repeats_left -= 1
         _succeed(tx, job, value, worker, keep_going=True)
         _again(tx, job, job.repeat_intervals[max(index, 0)], job.enqueue_at_front)
-    elif kind == _SUCCESS:
+    elif kind is _SUCCESS:
         _succeed(tx, job, value, worker)
-    elif kind == _FAILURE and job.retries_left:
+    elif kind is _FAILURE and record[_RETRIES_LEFT]:
         interval = job.get_retry_interval()
         job.retries_left -= 1
         job._exc_info = outcome.exc_string
         _again(tx, job, interval, job.enqueue_at_front_on_retry)
-    elif kind == _FAILURE:
+    elif kind is _FAILURE:
         _fail(tx, job, outcome.exc_string, Result.Type.FAILED, worker)
     else:                                   # stopped: failed registry, no retry, no dependents
         _set_status(job, JobStatus.STOPPED)
         job._ended = None
         job._exc_info = outcome.exc_string
-        _add_result(tx, job, Result.Type.FAILED, None, outcome.exc_string, worker)
+        _add_result(tx, job, int(Result.Type.FAILED), None, outcome.exc_string, worker)
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
         _zadd_until(tx, ('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
         _save(tx, job)
     if worker is not None:
-        worker._count(kind == _SUCCESS and not isinstance(value, Retry), working_time)
+        worker._count(kind is _SUCCESS and not isinstance(value, Retry), working_time, now)
     return True
 
 
 def _succeed(tx, job, value, worker, keep_going=False):
-    _set_status(job, JobStatus.FINISHED)
-    ttl = job.result_ttl
+    _set_status(job, _FINISHED)
+    record = job._rec
+    ttl = record[_RESULT_TTL]
     if ttl is None:
         ttl = worker.default_result_ttl if worker is not None else DEFAULT_RESULT_TTL
-    data = _capture_value(job.serializer, value)
+    data = _capture_value(record[_SERIALIZER], value)
     job._result = value
-    _save(tx, job)
+    tx.job_put(record[_ID], job._dump())
     if ttl == 0 and not keep_going:         # RQ deletes the job at once, after its dependents
         _release_dependents(tx, job)
         _forget(tx, job)
         tx.job_delete(job.id)
         return
-    _add_result(tx, job, Result.Type.SUCCESSFUL, data, None, worker)
-    at = math.inf if ttl < 0 else tx.now() + ttl
-    _zadd_until(tx, ('finished', job.origin), job.id, at)   # its timer also collects the job
-    tx.job_expire(job.id, None if ttl < 0 else at)
+    _add_result(tx, job, _SUCCESSFUL, data, None, worker)
+    at = math.inf if ttl < 0 else tx.clock() + ttl
+    _zadd_until(tx, ('finished', record[_ORIGIN]), record[_ID], at)   # its timer also collects the job
+    tx.job_expire(record[_ID], None if ttl < 0 else at)
     if not keep_going:
         _release_dependents(tx, job)
 
@@ -1720,7 +1734,7 @@ def _fail(tx, job, exc_string, result_type, worker):
     if worker is None or not worker.disable_default_exception_handler:
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
         now = tx.now()
-        _add_result(tx, job, result_type, None, exc_string, worker)
+        _add_result(tx, job, int(result_type), None, exc_string, worker)
         at = math.inf if ttl < 0 else now + ttl
         _zadd_until(tx, ('failed', job.origin), job.id, at)   # its timer also collects the job
         tx.job_expire(job.id, None if ttl < 0 else at)
@@ -1735,7 +1749,7 @@ def _retry_returned(tx, job, retry, worker):
         return
     interval = Retry.get_interval(job.number_of_retries, retry.intervals)
     job.number_of_retries += 1
-    _add_result(tx, job, Result.Type.RETRIED, None, None, worker)
+    _add_result(tx, job, int(Result.Type.RETRIED), None, None, worker)
     _again(tx, job, interval, retry.enqueue_at_front)
 
 
@@ -1750,9 +1764,9 @@ def _again(tx, job, interval, at_front):
 
 
 def _add_result(tx, job, result_type, data, exc_string, worker):
-    key = ('results', job.id)
+    key = ('results', job._rec[_ID])
     results = tx.get(key, ())
-    entry = (int(result_type), data, exc_string, tx.now(), worker.name if worker is not None else '')
+    entry = (result_type, data, exc_string, tx.clock(), worker.name if worker is not None else '')
     tx.set(key, results + (entry,) if len(results) < _MAX_RESULTS else results[1:] + (entry,))
 
 
@@ -1871,25 +1885,24 @@ def _execute(job):
 
 def _complete(job, outcome, worker):
     """Callbacks, then _finish, then exception handlers: what follows every execution."""
-    store = job._store
-    connection = job.connection
-    if outcome.kind != _STOPPED:
-        job._ended = store.now()
-    if outcome.kind == _SUCCESS and job._success_callback is not None:
+    store, connection, record = job._store, job.connection, job._rec
+    if outcome.kind is not _STOPPED:
+        record[_ENDED] = store.clock()
+    if outcome.kind is _SUCCESS and record[_ON_SUCCESS] is not None:
         job._status = JobStatus.FINISHED    # what get_status(refresh=False) says inside it (RQ)
         try:
             job._success_callback(job, connection, outcome.value)
         except Exception as exc:            # a raising success callback fails the job (RQ)
             _log.exception('success callback of job %s raised', job.id)
             outcome = _Outcome.failure(exc)
-    if outcome.kind == _FAILURE and job._failure_callback is not None:
+    if outcome.kind is _FAILURE and record[_ON_FAILURE] is not None:
         job._status = JobStatus.FAILED
         try:
             job._failure_callback(job, connection, *outcome.exc_info)
         except Exception as exc:
             _log.exception('failure callback of job %s raised', job.id)
             outcome.exc_string = _exc_string(type(exc), exc, exc.__traceback__)
-    if outcome.kind == _STOPPED and job._stopped_callback is not None:
+    if outcome.kind is _STOPPED and record[_ON_STOPPED] is not None:
         _call_quietly(f'stopped callback of job {job.id}', job._stopped_callback, job, connection)
     with store.transaction() as tx:
         applied = _finish(tx, job, outcome, worker)
@@ -1897,12 +1910,12 @@ def _complete(job, outcome, worker):
         _log.warning('job %s was canceled or deleted while it ran; its outcome is discarded', job.id)
     elif not _log.isEnabledFor(logging.INFO):
         pass
-    elif outcome.kind == _SUCCESS:
+    elif outcome.kind is _SUCCESS:
         _log.info('%s: Job OK (%s)', job.origin, job.id)
     else:
         _log.info('%s: Job %s (%s): %s', job.origin, outcome.kind, job.id,
                   (outcome.exc_string or '').strip().splitlines()[-1:])
-    if applied and outcome.kind == _FAILURE and worker is not None:
+    if applied and outcome.kind is _FAILURE and worker is not None:
         worker._handle_exception(job, *outcome.exc_info)
 
 # ==== Queue ==================================================================
@@ -2605,6 +2618,7 @@ class Worker:
         self._claim_lock = threading.Lock()  # guards _Execution.state (thread vs watchdog)
         self._watch = threading.Condition()  # the watchdog's own lock and wake-up
         self._watch_until = math.inf         # when the watchdog plans to wake up
+        self._watch_closed = False
         self._watchdog = None
         self._execution = None
 
@@ -2765,6 +2779,7 @@ class Worker:
         self._strategy, self._burst = strategy, burst
         self._max_jobs, self._max_idle_time = max_jobs, max_idle_time
         self._jobs_run, self._did_work, self._stopping = 0, False, False
+        self._watch_closed = False
         self._loop_done.clear()
         self._state = WorkerStatus.STARTED
         _log.info('Worker %s: started with queues %s', self.name, ', '.join(self.queue_names()))
@@ -2778,7 +2793,7 @@ class Worker:
         self._state = 'stopped' if self._stopping else 'idle'
         self.register_death()
         with self._watch:
-            self._watch_until = -1          # tells the watchdog to exit
+            self._watch_closed = True
             self._watch.notify()
         _log.info('Worker %s: done, %d jobs', self.name, self._jobs_run)
         self._loop_done.set()
@@ -2844,12 +2859,15 @@ class Worker:
 
     def _run(self, job):
         """Execute a started job; False if the watchdog abandoned it (this thread then ends)."""
-        timeout = job.timeout
+        timeout = job._rec[_TIMEOUT]
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         execution = _Execution(job, deadline)
-        with self._watch:
-            self._execution = execution
-            if deadline is not None and deadline < self._watch_until:
+        self._execution = execution
+        # Wake the watchdog only if it plans to sleep past this deadline. It
+        # publishes _watch_until before it reads _execution, and this thread
+        # writes _execution before it reads _watch_until: one sees the other.
+        if deadline is not None and deadline < self._watch_until:
+            with self._watch:
                 self._ensure_watchdog()
                 self._watch.notify()
         if _log.isEnabledFor(logging.INFO):
@@ -2865,14 +2883,14 @@ class Worker:
         _complete(job, outcome, self)
         return True
 
-    def _count(self, succeeded, working_time):
+    def _count(self, succeeded, working_time, now):
         """Called by _finish, inside its transaction."""
         if succeeded:
             self.successful_job_count += 1
         else:
             self.failed_job_count += 1
         self.total_working_time += working_time
-        self._heartbeat = self._store.now()
+        self._heartbeat = now
 
     def _handle_exception(self, job, exc_type, exc_value, tb):
         for handler in list(self._exc_handlers):
@@ -2886,7 +2904,6 @@ class Worker:
     def _ensure_watchdog(self):
         """Called with _watch held."""
         if self._watchdog is None or not self._watchdog.is_alive():
-            self._watch_until = math.inf
             self._watchdog = threading.Thread(target=self._watch_loop, daemon=True,
                                               name=f'rq-watchdog-{self.name}')
             self._watchdog.start()
@@ -2894,10 +2911,10 @@ class Worker:
     def _watch_loop(self):
         """Wake at the running job's deadline; if it still runs, fail it and move on."""
         with self._watch:
-            while self._watch_until != -1:
+            while not self._watch_closed:
+                self._watch_until = math.inf        # before reading _execution (see _run)
                 execution = self._execution
                 if execution is None or execution.deadline is None or execution.state is not _RUNNING:
-                    self._watch_until = math.inf
                     self._watch.wait()
                     continue
                 delay = execution.deadline - time.monotonic()
