@@ -30,6 +30,7 @@ import datetime
 import enum
 import heapq
 import importlib
+import importlib.machinery
 import inspect
 import itertools
 import json
@@ -128,6 +129,9 @@ class JobTimeoutException(BaseTimeoutException):
     """A job ran past its timeout (RQ keeps this one in ``rq.timeouts``)."""
 
 
+_INTERRUPTS = (JobTimeoutException, StopRequested)   # what a worker raises inside a stuck job
+
+
 class JobFailedError(RQEmulatorError):
     """``get_result()`` of a job that failed, was stopped or canceled; ``.job`` is the job."""
 
@@ -156,7 +160,6 @@ class JobStatus(str, enum.Enum):
 
 _S = JobStatus
 _ENDED_STATUSES = {_S.FINISHED, _S.FAILED, _S.STOPPED, _S.CANCELED}
-_QUEUED, _STARTED_STATUS, _FINISHED = _S.QUEUED, _S.STARTED, _S.FINISHED   # for the hot paths
 
 # The whole lifecycle in one table. Lifecycle._set_status asserts it. Any status
 # may go back to QUEUED because RQ lets a job id be enqueued again (without
@@ -185,6 +188,12 @@ class DequeueStrategy(str, enum.Enum):
     DEFAULT = 'default'
     ROUND_ROBIN = 'round_robin'
     RANDOM = 'random'
+
+
+# Enum members are slow to look up (an attribute access through the enum
+# class); the hot paths use these module-level names instead.
+_QUEUED, _STARTED_STATUS, _FINISHED = JobStatus.QUEUED, JobStatus.STARTED, JobStatus.FINISHED
+_BUSY, _STRICT = WorkerStatus.BUSY, DequeueStrategy.DEFAULT
 
 
 DEFAULT_JOB_TIMEOUT = 180
@@ -439,7 +448,7 @@ def resolve_serializer(serializer=None):
     return _SERIALIZERS.get(serializer, serializer)
 
 
-def _run_coroutine(coro):
+def _run_coroutine(coro, job=None):
     """Run an ``async def`` job's coroutine to completion in an event loop of its own."""
     try:
         asyncio.get_running_loop()
@@ -449,6 +458,7 @@ def _run_coroutine(coro):
     box = {}
 
     def runner():
+        _current.job = job
         try:
             box['value'] = asyncio.run(coro)
         except BaseException as exc:      # handed back to the calling thread below
@@ -536,7 +546,11 @@ class MemoryStore(BaseStore):
         return self
 
     def __enter__(self):
-        self._lock.acquire()
+        try:
+            self._lock.acquire()
+        except _INTERRUPTS:             # raised in this thread just after acquire() returned
+            self._lock.release()        # (a timed-out or stopped job's thread: see Worker._abandon)
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -552,8 +566,7 @@ class MemoryStore(BaseStore):
             self._waiting -= 1
 
     def _clock_moved(self):
-        with self:
-            _housekeep(self)        # the Lifecycle section's sweep: promote due jobs, expire TTLs
+        _tick(self)             # the Lifecycle section's sweep: promote due jobs, expire TTLs
 
     # -- jobs ----------------------------------------------------------------
 
@@ -652,7 +665,10 @@ class MemoryStore(BaseStore):
         heapq.heappush(self._timers, (at, next(self._seq), key, member))
 
     def timers_due(self, now):
-        timers, due = self._timers, []
+        timers = self._timers
+        if not timers or timers[0][0] > now:
+            return ()
+        due = []
         while timers and timers[0][0] <= now:
             at, _, key, member = heapq.heappop(timers)
             due.append((key, member, at))
@@ -923,6 +939,10 @@ _BLANK_RECORD = [None, None, None, DefaultSerializer, JobStatus.CREATED, '', Non
                  False, False, None, None, None, None, None, None]
 
 
+def _as_list(values):
+    return None if values is None else list(values)
+
+
 def _field(index, doc=None):
     """A Job attribute stored at ``index`` of the job's record."""
     def set_field(self, value):
@@ -953,11 +973,11 @@ class Job:
     failure_ttl = _field(_FAILURE_TTL)
     ttl = _field(_TTL)
     retries_left = _field(_RETRIES_LEFT)
-    retry_intervals = _field(_RETRY_INTERVALS)
+    retry_intervals = property(lambda self: _as_list(self._rec[_RETRY_INTERVALS]))
     enqueue_at_front_on_retry = _field(_RETRY_AT_FRONT)
     number_of_retries = _field(_NUMBER_OF_RETRIES, 'How many times the job returned Retry.')
     repeats_left = _field(_REPEATS_LEFT)
-    repeat_intervals = _field(_REPEAT_INTERVALS)
+    repeat_intervals = property(lambda self: _as_list(self._rec[_REPEAT_INTERVALS]))
     allow_dependency_failures = _field(_ALLOW_FAILURE)
     enqueue_at_front = _field(_AT_FRONT, 'Released dependents and scheduled runs go to the front.')
     worker_name = _field(_WORKER_NAME)
@@ -1022,7 +1042,7 @@ class Job:
         if timeout is not None:
             timeout = parse_timeout(timeout, 'job_timeout')
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
-                                or (ttl <= 0 and ttl != -1)):
+                                or ttl <= 0):
             raise ValueError(f'ttl={ttl!r}: a job ttl must be a number of seconds greater than 0')
         for name, value in (('result_ttl', result_ttl), ('failure_ttl', failure_ttl)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
@@ -1055,10 +1075,10 @@ class Job:
         rec[_TIMEOUT], rec[_RESULT_TTL], rec[_FAILURE_TTL], rec[_TTL] = timeout, result_ttl, failure_ttl, ttl
         rec[_META] = meta_data
         if retry is not None:
-            rec[_RETRIES_LEFT], rec[_RETRY_INTERVALS] = retry.max, list(retry.intervals)
+            rec[_RETRIES_LEFT], rec[_RETRY_INTERVALS] = retry.max, tuple(retry.intervals)
             rec[_RETRY_AT_FRONT] = retry.enqueue_at_front
         if repeat is not None:
-            rec[_REPEATS_LEFT], rec[_REPEAT_INTERVALS] = repeat.times, list(repeat.intervals)
+            rec[_REPEATS_LEFT], rec[_REPEAT_INTERVALS] = repeat.times, tuple(repeat.intervals)
         if dependency_ids:
             rec[_DEPENDENCY_IDS] = tuple(dependency_ids)
             rec[_ALLOW_FAILURE], rec[_AT_FRONT] = allow_failure, at_front
@@ -1343,7 +1363,7 @@ class Job:
             raise NoSuchJobError(f'job {job_id!r} no longer exists (deleted, or expired by its '
                                  'result_ttl), so its result is gone')
         self._load(record)
-        if self._status is not JobStatus.FINISHED:
+        if self._status is not _FINISHED:
             last_line = (self._exc_info or '').strip().splitlines()[-1:] or ['']
             raise JobFailedError(f'job {job_id!r} {self._status.value}: {last_line[0]}', job=self)
         self._result = self._value_of(results[-1]) if results else None
@@ -1538,7 +1558,7 @@ def _call_job_function(job):
     else:
         result = func(*job.args, **job.kwargs)
     if type(result) is types.CoroutineType:
-        result = _run_coroutine(result)
+        result = _run_coroutine(result, job)
     return result
 
 # ==== Lifecycle ==============================================================
@@ -1668,8 +1688,9 @@ def _finish(tx, job, outcome, worker):
     """
     record, job_id = job._rec, job._rec[_ID]
     stored = tx.job_get(job_id)
-    if stored is None or stored[_STATUS] is not _STARTED_STATUS:
-        return False
+    if (stored is None or stored[_STATUS] is not _STARTED_STATUS
+            or stored[_STARTED] != record[_STARTED] or stored[_WORKER_NAME] != record[_WORKER_NAME]):
+        return False                        # canceled or deleted (perhaps re-enqueued) meanwhile
     record[_STATUS] = _STARTED_STATUS       # callbacks may have shown it its final status
     record[_META], job._meta = stored[_META], None      # meta the job saved while it ran
     now = tx.clock()
@@ -1679,10 +1700,11 @@ def _finish(tx, job, outcome, worker):
     if kind is _SUCCESS and isinstance(value, Retry):
         _retry_returned(tx, job, value, worker)
     elif kind is _SUCCESS and record[_REPEATS_LEFT]:
-        index = min(len(job.repeat_intervals) - job.repeats_left, len(job.repeat_intervals) - 1)
-        job.repeats_left -= 1
+        intervals = record[_REPEAT_INTERVALS]       # used in order; the last one is kept
+        record[_REPEATS_LEFT] -= 1
+        record[_REPEAT_INTERVALS] = intervals[1:] or intervals
         _succeed(tx, job, value, worker, keep_going=True)
-        _again(tx, job, job.repeat_intervals[max(index, 0)], job.enqueue_at_front)
+        _again(tx, job, intervals[0], job.enqueue_at_front)
     elif kind is _SUCCESS:
         _succeed(tx, job, value, worker)
     elif kind is _FAILURE and record[_RETRIES_LEFT]:
@@ -1698,7 +1720,9 @@ def _finish(tx, job, outcome, worker):
         job._exc_info = outcome.exc_string
         _add_result(tx, job, int(Result.Type.FAILED), None, outcome.exc_string, worker)
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
-        _zadd_until(tx, ('failed', job.origin), job.id, math.inf if ttl < 0 else now + ttl)
+        at = math.inf if ttl < 0 else now + ttl
+        _zadd_until(tx, ('failed', job.origin), job.id, at)   # its timer also collects the job
+        tx.job_expire(job.id, None if ttl < 0 else at)
         _save(tx, job)
     if worker is not None:
         worker._count(kind is _SUCCESS and not isinstance(value, Retry), working_time, now)
@@ -1850,7 +1874,8 @@ def _delete(tx, job, delete_dependents=False):
 
 
 def _housekeep(tx):
-    """Expire what the TTLs say and enqueue every scheduled job that is due."""
+    """Expire what the TTLs say and enqueue every scheduled job that is due; return those."""
+    promoted = []
     for key, job_id, at in tx.timers_due(tx.now()):
         if key[0] != 'expire':
             if tx.zscore(key, job_id) != at:
@@ -1860,6 +1885,18 @@ def _housekeep(tx):
         if key[0] == 'scheduled' and record is not None and record[_STATUS] is JobStatus.SCHEDULED:
             job = Job._from_record(record, tx)
             _enqueue(tx, job, job.enqueue_at_front)
+            promoted.append(job)
+    return promoted
+
+
+def _tick(store):
+    """Housekeep now, and run the due jobs of ``is_async=False`` queues in this thread."""
+    with store.transaction() as tx:
+        promoted = _housekeep(tx)
+        inline = tx.smembers(('sync-queues',)) if promoted else ()
+        inline = [job for job in promoted if job.origin in inline]
+    for job in inline:
+        _run_inline(job)
 
 
 def _zadd_until(tx, key, job_id, at):
@@ -1871,16 +1908,33 @@ def _zadd_until(tx, key, job_id, at):
 
 # -- running a job (shared by Worker and Queue(is_async=False)) ----------------
 
-def _execute(job):
+def _execute(job, execution=None):
     """Run the job's function in this thread, outside every lock."""
     previous = getattr(_current, 'job', None)
     _current.job = job
     try:
+        if execution is not None:
+            execution.in_job = True
         return _Outcome(_SUCCESS, _call_job_function(job))
     except BaseException as exc:     # SystemExit too: a job never kills its worker
         return _Outcome.failure(exc)
     finally:
+        if execution is not None:
+            execution.in_job = False
         _current.job = previous
+
+
+def _run_inline(job):
+    """Run a queued job now, in this thread, through the worker's code (is_async=False)."""
+    store = job._store
+    while True:
+        with store.transaction() as tx:
+            if not tx.queue_remove(job.origin, job.id):
+                return
+            _start(tx, job, 'sync')
+        _complete(job, _execute(job), None)
+        if job._status is not _QUEUED:     # a retry with no interval runs again at once
+            return
 
 
 def _complete(job, outcome, worker):
@@ -1888,7 +1942,8 @@ def _complete(job, outcome, worker):
     store, connection, record = job._store, job.connection, job._rec
     if outcome.kind is not _STOPPED:
         record[_ENDED] = store.clock()
-    if outcome.kind is _SUCCESS and record[_ON_SUCCESS] is not None:
+    if (outcome.kind is _SUCCESS and record[_ON_SUCCESS] is not None
+            and not isinstance(outcome.value, Retry)):
         job._status = JobStatus.FINISHED    # what get_status(refresh=False) says inside it (RQ)
         try:
             job._success_callback(job, connection, outcome.value)
@@ -2030,7 +2085,7 @@ class Queue:
             return self.enqueue_call(f, args, kwargs, **options)
         job = self._plain_job(f, args, kwargs)        # no options: the common, fast case
         with self._store.transaction() as tx:
-            _place(tx, job)
+            _enqueue(tx, job)                   # (a plain job has no dependencies to wait for)
         if not self._is_async:
             self._run_sync(job)
         return job
@@ -2210,12 +2265,14 @@ class Queue:
 
     def _plain_job(self, f, args, kwargs):
         """A job for ``f(*args, **kwargs)`` with every option at its default (cf. _configure)."""
-        _check_function(f)
+        if not callable(f):
+            _check_function(f)
         job = object.__new__(self.job_class)
         job._store, job.connection = self._store, self.connection
         job._meta = job._args = job._kwargs = job._result = None
         job._rec = record = self._template_record[:]
-        record[_DATA] = job._capture(f, args, kwargs)
+        if args or kwargs:
+            record[_DATA] = job._capture(f, args, kwargs)
         record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._clock()
         return job
 
@@ -2247,11 +2304,13 @@ class Queue:
         options = self._pop_options(kwargs)
         args, kwargs = self._explicit_args(args, kwargs)
         unique = options.pop('unique', False)
-        options.pop('at_front', None)
+        at_front = options.pop('at_front', False)
         options.pop('pipeline', None)
         options.pop('webhooks', None)
         _check_unique(unique, options.get('job_id'), options.get('depends_on'))
         job = self.create_job(f, args, kwargs, status=JobStatus.CREATED, **options)
+        if at_front:
+            job.enqueue_at_front = True     # the scheduler puts it at the front when due (RQ)
         return self._schedule_at(job, at, unique)
 
     def _schedule_at(self, job, at, unique=False):
@@ -2263,15 +2322,11 @@ class Queue:
         return job
 
     def _run_sync(self, job):
-        """Run a job now, in this thread, through the worker's code (is_async=False)."""
-        while True:
-            with self._store.transaction() as tx:
-                if not tx.queue_remove(self.name, job.id):
-                    return
-                _start(tx, job, 'sync')
-            _complete(job, _execute(job), None)
-            if job._status is not JobStatus.QUEUED:     # a retry with no interval runs again now
-                return
+        """Run a job now, in this thread (is_async=False); then any due retries of sync queues."""
+        with self._store.transaction() as tx:
+            tx.sadd(('sync-queues',), self.name)
+        _run_inline(job)
+        _tick(self._store)
 
     def _delete_queued(self, tx):
         ids = tx.queue_ids(self.name)
@@ -2367,9 +2422,11 @@ class BaseRegistry:
 
     def __init__(self, name='default', connection=None, job_class=None, queue=None,
                  serializer=None, death_penalty_class=None):
+        self._queue_class = Queue
         if queue is not None:
             name, connection = queue.name, queue.connection
             job_class = job_class or queue.job_class
+            self._queue_class = type(queue)
         self.name = name
         self._store = _resolve_store(connection)
         self.connection = connection if connection is not None else self._store
@@ -2388,10 +2445,11 @@ class BaseRegistry:
             return tx.zscore(self._key, job_id) is not None
 
     def __eq__(self, other):
-        return type(self) is type(other) and self.name == other.name and self._store is other._store
+        return (isinstance(other, BaseRegistry) and self.kind == other.kind
+                and self.name == other.name and self._store is other._store)
 
     def __hash__(self):
-        return hash((type(self), self.name))
+        return hash((self.kind, self.name))
 
     @property
     def _key(self):
@@ -2425,7 +2483,7 @@ class BaseRegistry:
         return None if score is None or score == math.inf else _to_datetime(score)
 
     def get_queue(self):
-        return Queue(self.name, connection=self.connection, job_class=self.job_class)
+        return self._queue_class(self.name, connection=self.connection, job_class=self.job_class)
 
     def add(self, job, ttl=0, pipeline=None, xx=False):
         with self._store.transaction() as tx:
@@ -2535,13 +2593,14 @@ _RUNNING, _CLAIMED, _ABANDONED = 'running', 'claimed', 'abandoned'
 
 class _Execution:
     """One run of a job by a worker thread, raced for by the thread and the watchdog."""
-    __slots__ = ('job', 'thread_id', 'deadline', 'state')
+    __slots__ = ('job', 'thread_id', 'deadline', 'state', 'in_job')
 
     def __init__(self, job, deadline):
         self.job = job
         self.thread_id = threading.get_ident()
         self.deadline = deadline        # time.monotonic() value, or None for no timeout
         self.state = _RUNNING           # guarded by the worker's _claim_lock
+        self.in_job = False             # True only while the job's own function runs
 
 
 def _raise_in_thread(thread_id, exc_type):
@@ -2779,14 +2838,19 @@ class Worker:
         self._strategy, self._burst = strategy, burst
         self._max_jobs, self._max_idle_time = max_jobs, max_idle_time
         self._jobs_run, self._did_work, self._stopping = 0, False, False
-        self._watch_closed = False
+        with self._watch:
+            self._watch_closed = False
         self._loop_done.clear()
         self._state = WorkerStatus.STARTED
         _log.info('Worker %s: started with queues %s', self.name, ', '.join(self.queue_names()))
 
     def _drive(self):
         """Run the loop in this thread; the thread that ends it normally retires the worker."""
-        if self._loop():
+        try:
+            ended = self._loop()
+        except _INTERRUPTS:                 # a replaced thread's interrupt, arriving late
+            return
+        if ended:
             self._retire()
 
     def _retire(self):
@@ -2820,7 +2884,7 @@ class Worker:
                     job_id = tx.queue_pop(queue.name)
                     while job_id is not None:
                         record = tx.job_get(job_id)
-                        if record is not None and record[_STATUS] is JobStatus.QUEUED:
+                        if record is not None and record[_STATUS] is _QUEUED:
                             return self._take(tx, queue, record)
                         job_id = tx.queue_pop(queue.name)   # expired (ttl) or a stale duplicate id
                 if self._burst:
@@ -2849,12 +2913,13 @@ class Worker:
     def _take(self, tx, queue, record):
         job = self.job_class._from_record(record, self._store, self.connection)
         _start(tx, job, self.name)
-        self._state = WorkerStatus.BUSY
-        if self._strategy is DequeueStrategy.ROUND_ROBIN:
-            index = self._order.index(queue) + 1
-            self._order = self._order[index:] + self._order[:index]
-        elif self._strategy is DequeueStrategy.RANDOM:
-            random.shuffle(self._order)
+        self._state = _BUSY
+        if self._strategy is not _STRICT:
+            if self._strategy is DequeueStrategy.ROUND_ROBIN:
+                index = self._order.index(queue) + 1
+                self._order = self._order[index:] + self._order[:index]
+            else:
+                random.shuffle(self._order)
         return job
 
     def _run(self, job):
@@ -2873,13 +2938,15 @@ class Worker:
         if _log.isEnabledFor(logging.INFO):
             _log.info('%s: %s (%s)', job.origin, job.description, job.id)
         try:
-            outcome = _execute(job)
+            outcome = _execute(job, execution)
             with self._claim_lock:
                 if execution.state is not _RUNNING:
                     return False
                 execution.state = _CLAIMED
-        except BaseException:               # the watchdog's exception, raised just after the job
-            return False
+        except _INTERRUPTS:                 # raised by _abandon just as the job returned
+            if execution.state is _ABANDONED:
+                return False
+            raise
         _complete(job, outcome, self)
         return True
 
@@ -2903,7 +2970,7 @@ class Worker:
 
     def _ensure_watchdog(self):
         """Called with _watch held."""
-        if self._watchdog is None or not self._watchdog.is_alive():
+        if self._watchdog is None:
             self._watchdog = threading.Thread(target=self._watch_loop, daemon=True,
                                               name=f'rq-watchdog-{self.name}')
             self._watchdog.start()
@@ -2914,11 +2981,14 @@ class Worker:
             while not self._watch_closed:
                 self._watch_until = math.inf        # before reading _execution (see _run)
                 execution = self._execution
-                if execution is None or execution.deadline is None or execution.state is not _RUNNING:
+                delay = None if execution is None or execution.deadline is None else (
+                    execution.deadline - time.monotonic())
+                if delay is None or (delay <= 0 and execution.state is not _RUNNING):
                     self._watch.wait()
                     continue
-                delay = execution.deadline - time.monotonic()
                 if delay > 0:
+                    # Sleep to this deadline even if the job is done already: the next
+                    # jobs' deadlines are later, so they need not wake the watchdog.
                     self._watch_until = execution.deadline
                     self._watch.wait(delay)
                     continue
@@ -2931,6 +3001,8 @@ class Worker:
                         JobTimeoutException)
                 finally:
                     self._watch.acquire()
+            self._watchdog = None
+            self._watch_until = math.inf
 
     def _abandon(self, execution, outcome, exc_type):
         """Take over from a thread stuck in a job: record ``outcome`` and go on in a new thread.
@@ -2942,7 +3014,12 @@ class Worker:
             if execution.state is not _RUNNING:
                 return False
             execution.state = _ABANDONED
-            _raise_in_thread(execution.thread_id, exc_type)
+            if execution.in_job:
+                # Holding the store's lock, the stuck thread is outside every
+                # transaction; the exception fires at its next bytecode, before it
+                # can enter one (MemoryStore.__enter__ copes with a blocked acquire).
+                with self._store.transaction():
+                    _raise_in_thread(execution.thread_id, exc_type)
         _log.warning('%s: job %s: %s', execution.job.origin, execution.job.id,
                      outcome.exc_string.strip().splitlines()[-1])
         thread = threading.Thread(target=self._resume, args=(execution.job, outcome), daemon=True,
@@ -2987,8 +3064,8 @@ class WorkerPool:
         """Run the workers until they stop (with ``burst``, until the queues are empty)."""
         for worker in self.workers:
             worker.start(burst=burst, **work_kwargs)
-        for worker in self.workers:
-            worker.stop(None) if not burst else worker._loop_done.wait()
+        for worker in self.workers:             # until a burst ends, or stop() is called
+            worker._loop_done.wait()
 
     def stop(self, timeout=None):
         return all([worker.stop(timeout) for worker in self.workers])
@@ -3106,6 +3183,8 @@ def _rq_registry(base):
 def _rq_registry_init(self, name='default', connection=None, job_class=None, queue=None,
                       serializer=None, death_penalty_class=None):
     BaseRegistry.__init__(self, name, connection, job_class or _RQJob, queue, serializer)
+    if queue is None:
+        self._queue_class = _RQQueue
 
 
 def _rq_modules():
@@ -3153,9 +3232,9 @@ def _rq_modules():
     for name, attributes in names.items():
         module = types.ModuleType(name, f'rq_emulator standing in for {name}')
         module.__dict__.update(attributes)
-        module.__path__ = [] if name == 'rq' else None
-        if name != 'rq':
-            del module.__path__
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=(name == 'rq'))
+        if name == 'rq':
+            module.__path__ = []
         modules[name] = module
     for name, module in modules.items():
         if name != 'rq':
