@@ -485,8 +485,12 @@ class BaseStore:
     section, written once for every store.
 
     Transactions: ``transaction()`` (a context manager giving the store),
-    ``wait(predicate, timeout)`` (a Condition wait; call inside a
-    transaction), ``now()`` (the store's clock, epoch seconds).
+    ``wait(predicate, timeout, key=None)`` (a Condition wait inside a
+    transaction, woken by every transaction that wrote something; with a
+    ``key``, only by ``signal(key)``, and for a job id by its deletion),
+    ``wait_for_work(predicate, timeout)`` (where idle workers wait: woken when
+    a job is queued, the earliest timer moves, or ``wake_workers()`` is
+    called), ``now()`` (the store's clock, epoch seconds).
     Jobs: ``job_get(id)`` (a snapshot list, or None when missing or expired),
     ``job_put(id, record)``, ``job_delete(id)`` (also its results and
     dependents), ``job_expire(id, at)`` (``at=None`` keeps it for good; an
@@ -523,11 +527,19 @@ class MemoryStore(BaseStore):
         if isinstance(clock, ManualClock):
             clock._stores.add(self)
         # _lock guards every attribute below, reads included. Only transaction()
-        # (__enter__) acquires it; every primitive assumes it is held. _changed
-        # shares _lock and is notified when a transaction exits with waiters.
+        # (__enter__) acquires it; every primitive assumes it is held. The two
+        # Conditions share _lock. A transaction that wrote anything notifies
+        # _changed on exit; one that queued a job, moved the earliest timer or
+        # called wake_workers() notifies _work, where idle workers wait.
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._waiting = 0                           # threads inside wait()
+        self._work = threading.Condition(self._lock)
+        self._waiting = 0                           # threads inside wait() with no key
+        self._keys_waited = collections.Counter()   # key -> threads inside wait(key=key)
+        self._signaled = False                      # this transaction signaled a waited key
+        self._work_waiting = 0                      # threads inside wait_for_work()
+        self._dirty = False                         # this transaction wrote something
+        self._wake = 0                              # idle workers to wake: jobs queued, or all
         self._jobs = {}                             # id -> record (a list, see Job._dump)
         self._expiry = {}                           # id -> epoch when the job's keys expire
         self._queues = {}                           # name -> deque of ids
@@ -554,16 +566,46 @@ class MemoryStore(BaseStore):
         return self
 
     def __exit__(self, *exc):
-        if self._waiting:
-            self._changed.notify_all()
+        if self._dirty:
+            self._dirty = False
+            if self._waiting or self._signaled:
+                self._signaled = False
+                self._changed.notify_all()
+            if self._wake:
+                if self._work_waiting:
+                    self._work.notify(self._wake)
+                self._wake = 0
         self._lock.release()
 
-    def wait(self, predicate, timeout=None) -> bool:
-        self._waiting += 1
+    def wait(self, predicate, timeout=None, key=None) -> bool:
+        if key is None:
+            self._waiting += 1
+        else:
+            self._keys_waited[key] += 1
         try:
             return self._changed.wait_for(predicate, timeout)
         finally:
-            self._waiting -= 1
+            if key is None:
+                self._waiting -= 1
+            else:
+                self._keys_waited[key] -= 1
+                if not self._keys_waited[key]:
+                    del self._keys_waited[key]
+
+    def signal(self, key):
+        if key in self._keys_waited:
+            self._dirty = self._signaled = True
+
+    def wait_for_work(self, predicate, timeout=None) -> bool:
+        self._work_waiting += 1
+        try:
+            return self._work.wait_for(predicate, timeout)
+        finally:
+            self._work_waiting -= 1
+
+    def wake_workers(self):
+        self._dirty = True
+        self._wake = math.inf
 
     def _clock_moved(self):
         _tick(self)             # the Lifecycle section's sweep: promote due jobs, expire TTLs
@@ -579,8 +621,11 @@ class MemoryStore(BaseStore):
 
     def job_put(self, job_id, record):
         self._jobs[job_id] = record
+        self._dirty = True
 
     def job_delete(self, job_id):
+        self.signal(job_id)
+        self._dirty = True
         self._jobs.pop(job_id, None)
         self._expiry.pop(job_id, None)
         self._values.pop(('results', job_id), None)
@@ -598,6 +643,8 @@ class MemoryStore(BaseStore):
         queue = self._queues.get(name)
         if queue is None:
             queue = self._queues[name] = collections.deque()
+        self._dirty = True
+        self._wake += 1
         if at_front:
             queue.appendleft(job_id)
         else:
@@ -613,6 +660,7 @@ class MemoryStore(BaseStore):
             queue.remove(job_id)
         except (AttributeError, ValueError):
             return False
+        self._dirty = True
         return True
 
     def queue_ids(self, name):
@@ -635,14 +683,17 @@ class MemoryStore(BaseStore):
 
     def queue_forget(self, name):
         self._queues.pop(name, None)
+        self._dirty = True
 
     # -- sorted sets ---------------------------------------------------------
 
     def zadd(self, key, member, score):
         self._zsets[key][member] = score
+        self._dirty = True
 
     def zrem(self, key, member):
         zset = self._zsets.get(key)
+        self._dirty = True
         return bool(zset) and zset.pop(member, None) is not None
 
     def zscore(self, key, member):
@@ -662,7 +713,10 @@ class MemoryStore(BaseStore):
         return [member for _, member in items]
 
     def timer_add(self, at, key, member):
-        heapq.heappush(self._timers, (at, next(self._seq), key, member))
+        timers = self._timers
+        if not timers or at < timers[0][0]:
+            self.wake_workers()         # idle workers wait until the earliest timer
+        heapq.heappush(timers, (at, next(self._seq), key, member))
 
     def timers_due(self, now):
         timers = self._timers
@@ -681,8 +735,10 @@ class MemoryStore(BaseStore):
 
     def sadd(self, key, member):
         self._sets[key].add(member)
+        self._dirty = True
 
     def srem(self, key, member):
+        self._dirty = True
         members = self._sets.get(key)
         if members is not None:
             members.discard(member)
@@ -698,9 +754,11 @@ class MemoryStore(BaseStore):
 
     def set(self, key, value):
         self._values[key] = value
+        self._dirty = True
 
     def delete(self, key):
         self._values.pop(key, None)
+        self._dirty = True
 
 
 _STORES = {'memory': MemoryStore}
@@ -1211,6 +1269,8 @@ class Job:
             self._status = JobStatus(status)
             if record is not None:
                 record[_STATUS] = self._status
+                tx.job_put(self.id, record)
+                tx.signal(self.id)
 
     def _is(self, status):
         return _TRUE if self.get_status() == status else _FALSE
@@ -1354,7 +1414,7 @@ class Job:
                 def ended():
                     record = tx.job_get(job_id)
                     return record is None or record[_STATUS] in _ENDED_STATUSES
-                if not tx.wait(ended, timeout):
+                if not tx.wait(ended, timeout, key=job_id):
                     raise TimeoutError(f'job {job_id!r} did not end within {timeout} seconds '
                                        f'(status {tx.job_get(job_id)[_STATUS].value!r})')
                 record = tx.job_get(job_id)
@@ -1377,7 +1437,7 @@ class Job:
         key = ('results', self.id)
         with self._store.transaction() as tx:
             if timeout:
-                tx.wait(lambda: tx.get(key), timeout)
+                tx.wait(lambda: tx.get(key), timeout, key=self.id)
             results = tx.get(key, ())
         return self._make_result(results[-1], len(results) - 1) if results else None
 
@@ -1432,6 +1492,7 @@ class Job:
             if record is None:
                 raise NoSuchJobError(f'cannot save meta of job {self.id!r}: no such job')
             record[_META] = meta
+            tx.job_put(self.id, record)
 
     def get_meta(self, refresh=True):
         if refresh:
@@ -1726,6 +1787,7 @@ def _finish(tx, job, outcome, worker):
         _save(tx, job)
     if worker is not None:
         worker._count(kind is _SUCCESS and not isinstance(value, Retry), working_time, now)
+    tx.signal(job_id)                       # wakes get_result() and latest_result() waiters
     return True
 
 
@@ -1839,6 +1901,7 @@ def _cancel(tx, job, enqueue_dependents=False):
     _set_status(job, JobStatus.CANCELED)
     _save(tx, job)
     tx.zadd(('canceled', job.origin), job.id, tx.now())
+    tx.signal(job.id)
     if enqueue_dependents:
         _release_dependents(tx, job, parent_counts_as_met=True)
 
@@ -2767,8 +2830,9 @@ class Worker:
         return self._loop_done.wait(timeout)
 
     def request_stop(self, signum=None, frame=None):
-        with self._store.transaction():
+        with self._store.transaction() as tx:
             self._stopping = True
+            tx.wake_workers()
 
     def get_state(self):
         return self._state
@@ -2895,8 +2959,8 @@ class Worker:
                     return None
                 names = [queue.name for queue in self._order]
                 due = tx.timer_next()
-                tx.wait(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
-                                 or tx.timer_next() != due), timeout)
+                tx.wait_for_work(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
+                                          or tx.timer_next() != due), timeout)
         return None
 
     def _wait_timeout(self, tx, idle_since):
