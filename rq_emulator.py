@@ -1792,8 +1792,9 @@ def _finish(tx, job, outcome, worker):
 
 
 def _succeed(tx, job, value, worker, keep_going=False):
-    _set_status(job, _FINISHED)
     record = job._rec
+    assert _FINISHED in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> finished'
+    record[_STATUS] = _FINISHED
     ttl = record[_RESULT_TTL]
     if ttl is None:
         ttl = worker.default_result_ttl if worker is not None else DEFAULT_RESULT_TTL
@@ -1858,8 +1859,8 @@ def _add_result(tx, job, result_type, data, exc_string, worker):
 
 def _release_dependents(tx, parent, parent_counts_as_met=False):
     """Enqueue the deferred children of ``parent`` whose every parent is now satisfied."""
-    key = ('dependents', parent.id)
-    for child_id in sorted(tx.smembers(key)):
+    key = ('dependents', parent._rec[_ID])
+    for child_id in tx.smembers(key):
         record = tx.job_get(child_id)
         if record is None or record[_STATUS] is not JobStatus.DEFERRED:
             tx.srem(key, child_id)
@@ -2270,8 +2271,9 @@ class Queue:
             if record is None:
                 tx.queue_remove(self.name, job_id)      # a dangling id, as RQ drops it
                 return None
-        job = self.job_class._from_record(record, self._store, self.connection)
-        return job if job.origin == self.name else None
+        if record[_ORIGIN] != self.name:
+            return None
+        return self.job_class._from_record(record, self._store, self.connection)
 
     def get_job_position(self, job_or_id):
         job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
