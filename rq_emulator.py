@@ -2319,12 +2319,15 @@ class Queue:
 
     # -- registries (the classes come later in the file; these are views) ----
 
-    started_job_registry = property(lambda self: StartedJobRegistry(queue=self))
-    finished_job_registry = property(lambda self: FinishedJobRegistry(queue=self))
-    failed_job_registry = property(lambda self: FailedJobRegistry(queue=self))
-    deferred_job_registry = property(lambda self: DeferredJobRegistry(queue=self))
-    scheduled_job_registry = property(lambda self: ScheduledJobRegistry(queue=self))
-    canceled_job_registry = property(lambda self: CanceledJobRegistry(queue=self))
+    started_job_registry = property(lambda self: self._registry('started'))
+    finished_job_registry = property(lambda self: self._registry('finished'))
+    failed_job_registry = property(lambda self: self._registry('failed'))
+    deferred_job_registry = property(lambda self: self._registry('deferred'))
+    scheduled_job_registry = property(lambda self: self._registry('scheduled'))
+    canceled_job_registry = property(lambda self: self._registry('canceled'))
+
+    def _registry(self, kind):
+        return _REGISTRIES[kind](queue=self)
 
     # -- helpers -------------------------------------------------------------
 
@@ -2484,22 +2487,24 @@ class BaseRegistry:
     """Where jobs of one queue are at one stage: a view of a sorted set in the store."""
 
     kind = None
+    job_class = Job
+    queue_class = Queue
 
     def __init__(self, name='default', connection=None, job_class=None, queue=None,
                  serializer=None, death_penalty_class=None):
-        self._queue_class = Queue
         if queue is not None:
             name, connection = queue.name, queue.connection
             job_class = job_class or queue.job_class
-            self._queue_class = type(queue)
+            self.queue_class = type(queue)
         self.name = name
         self._store = _resolve_store(connection)
         self.connection = connection if connection is not None else self._store
-        self.job_class = job_class or Job
+        if job_class is not None:
+            self.job_class = job_class
         self.serializer = resolve_serializer(serializer)
 
     def __repr__(self):
-        return f'{type(self).__name__}({self.name!r})'
+        return f'{self.kind.capitalize()}JobRegistry({self.name!r})'
 
     def __len__(self):
         return self.count
@@ -2548,7 +2553,7 @@ class BaseRegistry:
         return None if score is None or score == math.inf else _to_datetime(score)
 
     def get_queue(self):
-        return self._queue_class(self.name, connection=self.connection, job_class=self.job_class)
+        return self.queue_class(self.name, connection=self.connection, job_class=self.job_class)
 
     def add(self, job, ttl=0, pipeline=None, xx=False):
         with self._store.transaction() as tx:
@@ -2644,6 +2649,11 @@ class CanceledJobRegistry(BaseRegistry):
 
     def get_expired_job_ids(self, timestamp=None):
         raise NotImplementedError('canceled jobs do not expire')
+
+
+_REGISTRIES = {cls.kind: cls for cls in (StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry,
+                                         DeferredJobRegistry, ScheduledJobRegistry,
+                                         CanceledJobRegistry)}
 
 
 def clean_registries(queue):
@@ -3228,6 +3238,9 @@ class _RQQueue(Queue):
         with self._store.transaction() as tx:
             return self._delete_queued(tx)
 
+    def _registry(self, kind):
+        return _RQ_REGISTRIES[kind](queue=self)
+
 
 class _RQWorker(Worker):
     queue_class = _RQQueue
@@ -3242,22 +3255,38 @@ class _RQjob(job):
     queue_class = _RQQueue
 
 
-def _rq_registry(base):
-    return type(base.__name__, (base,), {'__init__': _rq_registry_init, '__module__': 'rq.registry'})
+class _RQStartedJobRegistry(StartedJobRegistry):
+    job_class, queue_class = _RQJob, _RQQueue
 
 
-def _rq_registry_init(self, name='default', connection=None, job_class=None, queue=None,
-                      serializer=None, death_penalty_class=None):
-    BaseRegistry.__init__(self, name, connection, job_class or _RQJob, queue, serializer)
-    if queue is None:
-        self._queue_class = _RQQueue
+class _RQFinishedJobRegistry(FinishedJobRegistry):
+    job_class, queue_class = _RQJob, _RQQueue
+
+
+class _RQFailedJobRegistry(FailedJobRegistry):
+    job_class, queue_class = _RQJob, _RQQueue
+
+
+class _RQDeferredJobRegistry(DeferredJobRegistry):
+    job_class, queue_class = _RQJob, _RQQueue
+
+
+class _RQScheduledJobRegistry(ScheduledJobRegistry):
+    job_class, queue_class = _RQJob, _RQQueue
+
+
+class _RQCanceledJobRegistry(CanceledJobRegistry):
+    job_class, queue_class = _RQJob, _RQQueue
+
+
+_RQ_REGISTRIES = {cls.kind: cls for cls in (
+    _RQStartedJobRegistry, _RQFinishedJobRegistry, _RQFailedJobRegistry, _RQDeferredJobRegistry,
+    _RQScheduledJobRegistry, _RQCanceledJobRegistry)}
 
 
 def _rq_modules():
     """The module objects that stand in for ``rq`` and its submodules."""
-    registries = {cls.__name__: _rq_registry(cls) for cls in (
-        StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, DeferredJobRegistry,
-        ScheduledJobRegistry, CanceledJobRegistry)}
+    registries = {_REGISTRIES[kind].__name__: cls for kind, cls in _RQ_REGISTRIES.items()}
     names = {
         'rq': dict(Queue=_RQQueue, Worker=_RQWorker, SimpleWorker=_RQSimpleWorker, Retry=Retry,
                    Repeat=Repeat, Callback=Callback, cancel_job=cancel_job,

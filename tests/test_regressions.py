@@ -258,6 +258,10 @@ class ReviewFindingTests(RegressionCase):
         first = q.enqueue(hold, 0.1, job_timeout=0.3)     # running while the watchdog first looks
         w.work(burst=True)
         self.assertEqual(first.get_status(), JobStatus.FINISHED)
+        dog = w._watchdog                   # let the first run's watchdog exit, as a pause
+        if dog is not None:                 # between two bursts would
+            dog.join(WAIT)
+            self.assertFalse(dog.is_alive(), 'the watchdog of the ended run is still alive')
         # Its deadline lies after the first job's (stale) one.
         j = q.enqueue(blocker, 'late', job_timeout=0.3)
         w.start(burst=True)
