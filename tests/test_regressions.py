@@ -37,7 +37,7 @@ from rq_emulator import (
 )
 
 WAIT = 5                # upper bound (seconds) for every hand-off between threads
-RACE_TRIALS = 15        # trials for each race-style finding
+RACE_TRIALS = 20        # trials for each race-style finding
 
 _STATUS = rq_emulator._STATUS       # position of the status in a stored job record
 _ORIGIN = rq_emulator._ORIGIN
@@ -274,15 +274,21 @@ class ReviewFindingTests(RegressionCase):
         """REVIEW.md #4 (MEDIUM): WorkerPool.start() (non-burst) keeps serving jobs until stop()."""
         s = MemoryStore()
         q = Queue('q', connection=s)
-        first = q.enqueue(blocker, 'pool')
+        busy = [q.enqueue(blocker, 'pool0'), q.enqueue(blocker, 'pool1')]
         pool = WorkerPool([q], connection=s, num_workers=2)
         t = threading.Thread(target=pool.start, daemon=True)
         t.start()
-        self.assertTrue(_event('pool-inside').wait(WAIT))
-        later = q.enqueue(add, 1, 2)                       # enqueued after start() began
-        _event('pool-gate').set()
+        self.assertTrue(_event('pool0-inside').wait(WAIT))
+        self.assertTrue(_event('pool1-inside').wait(WAIT))      # both workers busy
+        later = q.enqueue(add, 1, 2)
+        # Free the first worker only: it must go on and take the later job.
+        first = next(job for job in busy
+                     if Job.fetch(job.id, connection=s).worker_name == pool.workers[0].name)
+        _event(first.args[0] + '-gate').set()
         self.assertEqual(later.get_result(timeout=WAIT), 3)
-        self.assertEqual(first.get_result(timeout=WAIT), 'pool')
+        for job in busy:
+            _event(job.args[0] + '-gate').set()
+            self.assertEqual(job.get_result(timeout=WAIT), job.args[0])
         self.assertTrue(t.is_alive(), 'pool.start() returned although nobody stopped the pool')
         self.assertTrue(pool.stop(WAIT))
         t.join(WAIT)
