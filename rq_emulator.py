@@ -41,6 +41,7 @@ import pickle
 import random
 import re
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -50,9 +51,15 @@ import weakref
 
 __all__ = [
     'AbandonedJobError',
+    'BaseRegistry',
+    'BaseStore',
     'BaseTimeoutException',
+    'CALLBACK_TIMEOUT',
     'Callback',
     'CanceledJobRegistry',
+    'DEFAULT_FAILURE_TTL',
+    'DEFAULT_JOB_TIMEOUT',
+    'DEFAULT_RESULT_TTL',
     'DefaultSerializer',
     'DeferredJobRegistry',
     'Dependency',
@@ -60,11 +67,15 @@ __all__ = [
     'DequeueTimeout',
     'DeserializationError',
     'DuplicateJobError',
+    'DuplicateSchedulerError',
+    'EnqueueData',
     'FailedJobRegistry',
     'FinishedJobRegistry',
     'Group',
+    'HorseMonitorTimeoutException',
     'InvalidJobDependency',
     'InvalidJobOperation',
+    'InvalidJobOperationError',
     'JSONSerializer',
     'Job',
     'JobFailedError',
@@ -74,25 +85,37 @@ __all__ = [
     'MemoryStore',
     'NoSuchGroupError',
     'NoSuchJobError',
+    'PickleSerializer',
     'Queue',
+    'RQEmulatorError',
     'Repeat',
     'Result',
     'Retry',
     'ScheduledJobRegistry',
+    'SchedulerNotFound',
     'ShutDownImminentException',
     'SimpleWorker',
+    'SqliteStore',
     'StartedJobRegistry',
+    'StopRequested',
     'TimeoutFormatError',
     'Worker',
     'WorkerPool',
     'WorkerStatus',
     'cancel_job',
+    'clean_registries',
     'get_current_job',
     'install_as_rq',
+    'is_suspended',
     'job',
+    'parse_timeout',
     'requeue_job',
+    'resolve_serializer',
+    'resume',
+    'send_kill_horse_command',
     'send_shutdown_command',
     'send_stop_job_command',
+    'suspend',
     'uninstall_as_rq',
 ]
 __version__ = '0.1.0'
@@ -508,25 +531,14 @@ class BaseStore:
     Values: ``get(key, default)``, ``set(key, value)``, ``delete(key)``.
     """
 
-    clock = None
-
-    def now(self) -> float:
-        return self.clock()
-
-
-class MemoryStore(BaseStore):
-    """The in-memory store: every job, queue and registry of one process.
-
-    ``MemoryStore(clock=None)``: ``clock`` is any zero-argument callable giving
-    epoch seconds (``time.time`` by default; a ``ManualClock`` in tests). Two
-    ``Queue('x')`` objects on one store are the same queue, as on one Redis.
-    """
+    shared = False      # True when other processes use the same store (SqliteStore)
+    poll = None         # seconds between checks for other processes' changes while waiting
 
     def __init__(self, clock=None):
         self.clock = clock or time.time
         if isinstance(clock, ManualClock):
             clock._stores.add(self)
-        # _lock guards every attribute below, reads included. Only transaction()
+        # _lock guards the store's state, reads included. Only transaction()
         # (__enter__) acquires it; every primitive assumes it is held. The two
         # Conditions share _lock. A transaction that wrote anything notifies
         # _changed on exit; one that queued a job, moved the earliest timer or
@@ -540,17 +552,10 @@ class MemoryStore(BaseStore):
         self._work_waiting = 0                      # threads inside wait_for_work()
         self._dirty = False                         # this transaction wrote something
         self._wake = 0                              # idle workers to wake: jobs queued, or all
-        self._jobs = {}                             # id -> record (a list, see Job._dump)
-        self._expiry = {}                           # id -> epoch when the job's keys expire
-        self._queues = {}                           # name -> deque of ids
-        self._zsets = collections.defaultdict(dict)  # key -> {member: score}
-        self._timers = []                           # (at, seq, key, member), a heap
-        self._sets = collections.defaultdict(set)   # key -> set of members
-        self._values = {}                           # key -> any value
-        self._seq = itertools.count()
+        self._live_workers = weakref.WeakValueDictionary()   # name -> Worker of this process
 
-    def __repr__(self):
-        return f'<MemoryStore {len(self._jobs)} jobs, {len(self._queues)} queues>'
+    def now(self) -> float:
+        return self.clock()
 
     # -- transactions --------------------------------------------------------
 
@@ -563,19 +568,33 @@ class MemoryStore(BaseStore):
         except _INTERRUPTS:             # raised in this thread just after acquire() returned
             self._lock.release()        # (a timed-out or stopped job's thread: see Worker._abandon)
             raise
+        try:
+            self._begin()
+        except BaseException:
+            self._lock.release()
+            raise
         return self
 
-    def __exit__(self, *exc):
-        if self._dirty:
-            self._dirty = False
-            if self._waiting or self._signaled:
-                self._signaled = False
-                self._changed.notify_all()
-            if self._wake:
-                if self._work_waiting:
-                    self._work.notify(self._wake)
-                self._wake = 0
-        self._lock.release()
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self._end(commit=exc_type is None)
+        finally:
+            if self._dirty:
+                self._dirty = False
+                if self._waiting or self._signaled:
+                    self._signaled = False
+                    self._changed.notify_all()
+                if self._wake:
+                    if self._work_waiting:
+                        self._work.notify(self._wake)
+                    self._wake = 0
+            self._lock.release()
+
+    def _begin(self):
+        """Start the underlying transaction (nothing to do in memory)."""
+
+    def _end(self, commit):
+        """Commit (or roll back) the underlying transaction (memory cannot roll back)."""
 
     def wait(self, predicate, timeout=None, key=None) -> bool:
         if key is None:
@@ -583,7 +602,7 @@ class MemoryStore(BaseStore):
         else:
             self._keys_waited[key] += 1
         try:
-            return self._changed.wait_for(predicate, timeout)
+            return self._wait(self._changed, predicate, timeout)
         finally:
             if key is None:
                 self._waiting -= 1
@@ -592,16 +611,33 @@ class MemoryStore(BaseStore):
                 if not self._keys_waited[key]:
                     del self._keys_waited[key]
 
-    def signal(self, key):
-        if key in self._keys_waited:
-            self._dirty = self._signaled = True
-
     def wait_for_work(self, predicate, timeout=None) -> bool:
         self._work_waiting += 1
         try:
-            return self._work.wait_for(predicate, timeout)
+            return self._wait(self._work, predicate, timeout)
         finally:
             self._work_waiting -= 1
+
+    def _wait(self, condition, predicate, timeout):
+        if self.poll is None:
+            return condition.wait_for(predicate, timeout)
+        # Other processes cannot notify this one, so a shared store also
+        # re-checks every `poll` seconds, outside its database transaction.
+        end = None if timeout is None else time.monotonic() + timeout
+        while not predicate():
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            self._end(commit=True)
+            try:
+                condition.wait(self.poll if left is None else min(self.poll, left))
+            finally:
+                self._begin()
+        return True
+
+    def signal(self, key):
+        if key in self._keys_waited:
+            self._dirty = self._signaled = True
 
     def wake_workers(self):
         self._dirty = True
@@ -609,6 +645,29 @@ class MemoryStore(BaseStore):
 
     def _clock_moved(self):
         _tick(self)             # the Lifecycle section's sweep: promote due jobs, expire TTLs
+
+
+class MemoryStore(BaseStore):
+    """The in-memory store: every job, queue and registry of one process.
+
+    ``MemoryStore(clock=None)``: ``clock`` is any zero-argument callable giving
+    epoch seconds (``time.time`` by default; a ``ManualClock`` in tests). Two
+    ``Queue('x')`` objects on one store are the same queue, as on one Redis.
+    """
+
+    def __init__(self, clock=None):
+        super().__init__(clock)
+        self._jobs = {}                             # id -> record (a list, see Job._dump)
+        self._expiry = {}                           # id -> epoch when the job's keys expire
+        self._queues = {}                           # name -> deque of ids
+        self._zsets = collections.defaultdict(dict)  # key -> {member: score}
+        self._timers = []                           # (at, seq, key, member), a heap
+        self._sets = collections.defaultdict(set)   # key -> set of members
+        self._values = {}                           # key -> any value
+        self._seq = itertools.count()
+
+    def __repr__(self):
+        return f'<MemoryStore {len(self._jobs)} jobs, {len(self._queues)} queues>'
 
     # -- jobs ----------------------------------------------------------------
 
@@ -761,7 +820,229 @@ class MemoryStore(BaseStore):
         self._dirty = True
 
 
-_STORES = {'memory': MemoryStore}
+_SQLITE_SCHEMA = '''
+CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, record BLOB NOT NULL, expires REAL);
+CREATE TABLE IF NOT EXISTS queue_names (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS queues (name TEXT NOT NULL, pos INTEGER NOT NULL, job_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS queues_order ON queues (name, pos);
+CREATE TABLE IF NOT EXISTS zsets (key TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL,
+                                  PRIMARY KEY (key, member));
+CREATE TABLE IF NOT EXISTS timers (seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,
+                                   key TEXT NOT NULL, member TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS timers_at ON timers (at);
+CREATE TABLE IF NOT EXISTS sets (key TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (key, member));
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+'''
+
+
+def _function_path(func, where):
+    """'module.qualname' of a job function another process can import; ValueError if none."""
+    module = getattr(func, '__module__', None)
+    qualname = getattr(func, '__qualname__', '')
+    if inspect.isfunction(func) and (module == '__main__' or '<' in qualname):
+        raise ValueError(f'cannot store job function {func!r} in {where}: functions from the '
+                         '__main__ module, lambdas and nested functions cannot be imported by a '
+                         'worker process; define it in a module')
+    if inspect.isfunction(func) or inspect.isbuiltin(func):
+        return f'{module or "builtins"}.{qualname}'
+    return func                 # a bound method or callable object: pickled with the record
+
+
+class SqliteStore(BaseStore):
+    """A store in a SQLite file: jobs survive restarts and several processes share them.
+
+    ``SqliteStore(path, clock=None, poll_interval=0.02)``. Every transaction is
+    one SQLite transaction (WAL mode, ``BEGIN IMMEDIATE``), so a crash at any
+    instant leaves each job in exactly one consistent place. Job functions are
+    stored by dotted path (so they must be importable: not defined in
+    ``__main__``, not lambdas or nested functions); records, results and meta
+    are pickled. Within one process waiters are woken at once; changes made by
+    other processes are noticed within ``poll_interval`` seconds, and only
+    while someone waits. Open a store in each process (a connection does not
+    survive ``fork``).
+    """
+
+    shared = True
+
+    def __init__(self, path, clock=None, poll_interval=0.02):
+        super().__init__(clock)
+        self.path = os.fspath(path)
+        self.poll = poll_interval
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute('PRAGMA journal_mode=WAL')
+        self._db.execute('PRAGMA synchronous=NORMAL')
+        self._db.executescript(_SQLITE_SCHEMA)
+
+    def __repr__(self):
+        return f'SqliteStore({self.path!r})'
+
+    def close(self):
+        with self._lock:
+            self._db.close()
+
+    def _begin(self):
+        self._db.execute('BEGIN IMMEDIATE')
+
+    def _end(self, commit):
+        self._db.execute('COMMIT' if commit else 'ROLLBACK')
+
+    def _q(self, sql, *args):
+        return self._db.execute(sql, args)
+
+    def _write(self, sql, *args):
+        self._dirty = True
+        return self._db.execute(sql, args)
+
+    # -- jobs ----------------------------------------------------------------
+
+    def job_get(self, job_id):
+        row = self._q('SELECT record, expires FROM jobs WHERE id = ?', job_id).fetchone()
+        if row is None:
+            return None
+        if row[1] is not None and row[1] <= self.clock():
+            self.job_delete(job_id)
+            return None
+        return pickle.loads(row[0])
+
+    def job_put(self, job_id, record):
+        if callable(record[_FUNC]):
+            record = list(record)
+            record[_FUNC] = _function_path(record[_FUNC], repr(self))
+        try:
+            data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise ValueError(f'cannot store job {job_id!r} in {self!r}: {exc}') from exc
+        self._write('INSERT OR REPLACE INTO jobs (id, record, expires) '
+                    'VALUES (?, ?, (SELECT expires FROM jobs WHERE id = ?))', job_id, data, job_id)
+
+    def job_delete(self, job_id):
+        self.signal(job_id)
+        self._write('DELETE FROM jobs WHERE id = ?', job_id)
+        self._write('DELETE FROM kv WHERE key = ?', _key(('results', job_id)))
+        self._write('DELETE FROM sets WHERE key = ?', _key(('dependents', job_id)))
+
+    def job_expire(self, job_id, at):
+        self._write('UPDATE jobs SET expires = ? WHERE id = ?', at, job_id)
+
+    # -- queues --------------------------------------------------------------
+
+    def queue_push(self, name, job_id, at_front=False):
+        edge = 'MIN(pos) - 1' if at_front else 'MAX(pos) + 1'
+        self._write(f'INSERT INTO queues (name, pos, job_id) VALUES '
+                    f'(?, (SELECT COALESCE({edge}, 0) FROM queues WHERE name = ?), ?)',
+                    name, name, job_id)
+        self.queue_register(name)
+        self._wake += 1
+
+    def queue_pop(self, name):
+        row = self._q('SELECT rowid, job_id FROM queues WHERE name = ? ORDER BY pos LIMIT 1',
+                      name).fetchone()
+        if row is None:
+            return None
+        self._write('DELETE FROM queues WHERE rowid = ?', row[0])
+        return row[1]
+
+    def queue_remove(self, name, job_id):
+        row = self._q('SELECT rowid FROM queues WHERE name = ? AND job_id = ? ORDER BY pos LIMIT 1',
+                      name, job_id).fetchone()
+        if row is None:
+            return False
+        self._write('DELETE FROM queues WHERE rowid = ?', row[0])
+        return True
+
+    def queue_ids(self, name):
+        return [r[0] for r in self._q('SELECT job_id FROM queues WHERE name = ? ORDER BY pos', name)]
+
+    def queue_len(self, name):
+        return self._q('SELECT COUNT(*) FROM queues WHERE name = ?', name).fetchone()[0]
+
+    def queue_position(self, name, job_id):
+        ids = self.queue_ids(name)
+        return ids.index(job_id) if job_id in ids else None
+
+    def queue_names(self):
+        return [r[0] for r in self._q('SELECT name FROM queue_names ORDER BY name')]
+
+    def queue_register(self, name):
+        self._write('INSERT OR IGNORE INTO queue_names (name) VALUES (?)', name)
+
+    def queue_forget(self, name):
+        self._write('DELETE FROM queue_names WHERE name = ?', name)
+        self._write('DELETE FROM queues WHERE name = ?', name)
+
+    # -- sorted sets and timers ----------------------------------------------
+
+    def zadd(self, key, member, score):
+        self._write('INSERT OR REPLACE INTO zsets (key, member, score) VALUES (?, ?, ?)',
+                    _key(key), member, score)
+
+    def zrem(self, key, member):
+        return self._write('DELETE FROM zsets WHERE key = ? AND member = ?',
+                           _key(key), member).rowcount > 0
+
+    def zscore(self, key, member):
+        row = self._q('SELECT score FROM zsets WHERE key = ? AND member = ?',
+                      _key(key), member).fetchone()
+        return None if row is None else row[0]
+
+    def zcard(self, key):
+        return self._q('SELECT COUNT(*) FROM zsets WHERE key = ?', _key(key)).fetchone()[0]
+
+    def zmembers(self, key, max_score=math.inf, desc=False):
+        order = 'DESC' if desc else 'ASC'
+        return [r[0] for r in self._q(f'SELECT member FROM zsets WHERE key = ? AND score <= ? '
+                                      f'ORDER BY score {order}, rowid {order}', _key(key), max_score)]
+
+    def timer_add(self, at, key, member):
+        first = self.timer_next()
+        if first is None or at < first:
+            self.wake_workers()
+        self._write('INSERT INTO timers (at, key, member) VALUES (?, ?, ?)', at, _key(key), member)
+
+    def timers_due(self, now):
+        rows = self._q('SELECT seq, at, key, member FROM timers WHERE at <= ? ORDER BY at, seq',
+                       now).fetchall()
+        if rows:
+            self._write('DELETE FROM timers WHERE seq <= ? AND at <= ?', rows[-1][0], now)
+        return [(_unkey(key), member, at) for _, at, key, member in rows]
+
+    def timer_next(self):
+        return self._q('SELECT MIN(at) FROM timers').fetchone()[0]
+
+    # -- sets and values -----------------------------------------------------
+
+    def sadd(self, key, member):
+        self._write('INSERT OR IGNORE INTO sets (key, member) VALUES (?, ?)', _key(key), member)
+
+    def srem(self, key, member):
+        self._write('DELETE FROM sets WHERE key = ? AND member = ?', _key(key), member)
+
+    def smembers(self, key):
+        return [r[0] for r in self._q('SELECT member FROM sets WHERE key = ? ORDER BY member',
+                                      _key(key))]
+
+    def get(self, key, default=None):
+        row = self._q('SELECT value FROM kv WHERE key = ?', _key(key)).fetchone()
+        return default if row is None else pickle.loads(row[0])
+
+    def set(self, key, value):
+        self._write('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', _key(key),
+                    pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+
+    def delete(self, key):
+        self._write('DELETE FROM kv WHERE key = ?', _key(key))
+
+
+def _key(key):
+    return '\x1f'.join(key)
+
+
+def _unkey(text):
+    return tuple(text.split('\x1f'))
+
+
+_STORES = {'memory': MemoryStore, 'sqlite': SqliteStore}
 _default_store = None        # the one piece of module-level state (SPEC §2)
 _default_store_lock = threading.Lock()
 
@@ -1713,7 +1994,8 @@ def _schedule(tx, job, at):
     _expire_waiting(tx, job)
 
 
-def _start(tx, job, worker_name):
+def _start(tx, job, worker_name, heartbeat_ttl=None):
+    """Mark a job started; with ``heartbeat_ttl`` its worker must renew it in time (_housekeep)."""
     record = job._rec
     assert _STARTED_STATUS in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> started'
     record[_STATUS] = _STARTED_STATUS
@@ -1721,7 +2003,8 @@ def _start(tx, job, worker_name):
     job_id = record[_ID]
     tx.job_put(job_id, job._dump())
     tx.job_expire(job_id, None)             # a running job never expires (RQ's perform())
-    tx.zadd(('started', record[_ORIGIN]), job_id, math.inf)
+    at = math.inf if heartbeat_ttl is None else record[_STARTED] + heartbeat_ttl
+    _zadd_until(tx, ('started', record[_ORIGIN]), job_id, at)
 
 
 _SUCCESS, _FAILURE, _STOPPED = 'success', 'failure', 'stopped'    # compared with 'is'
@@ -1937,6 +2220,11 @@ def _delete(tx, job, delete_dependents=False):
     tx.job_delete(job.id)
 
 
+def _suspended(tx):
+    until = tx.get(('suspended',))
+    return until is not None and until > tx.now()
+
+
 def _housekeep(tx):
     """Expire what the TTLs say and enqueue every scheduled job that is due; return those."""
     promoted = []
@@ -1946,6 +2234,8 @@ def _housekeep(tx):
                 continue                    # stale: the entry moved or left since
             tx.zrem(key, job_id)
         record = tx.job_get(job_id)         # also deletes the job if its record expired
+        if key[0] == 'started' and record is not None and record[_STATUS] is _STARTED_STATUS:
+            _abandoned(tx, Job._from_record(record, tx), at)
         if key[0] == 'scheduled' and record is not None and record[_STATUS] is JobStatus.SCHEDULED:
             job = Job._from_record(record, tx)
             _enqueue(tx, job, job.enqueue_at_front)
@@ -1961,6 +2251,13 @@ def _tick(store):
         inline = [job for job in promoted if job.origin in inline]
     for job in inline:
         _run_inline(job)
+
+
+def _abandoned(tx, job, at):
+    """A started job whose worker stopped beating (its process died): retry it or fail it."""
+    text = f'Moved to FailedJobRegistry, due to AbandonedJobError, at {_iso(at)}'
+    _log.warning('%s: job %s: %s', job.origin, job.id, text)
+    _finish(tx, job, _Outcome(_FAILURE, exc_string=text), None)
 
 
 def _zadd_until(tx, key, job_id, at):
@@ -2755,6 +3052,12 @@ class Worker:
         self._watch_closed = False
         self._watchdog = None
         self._execution = None
+        self._remote_job_id = None          # set on views of other processes' workers
+        # On a store shared with other processes, a worker proves it is alive
+        # with a heartbeat every job_monitoring_interval seconds; a job whose
+        # worker missed three is abandoned (RQ's AbandonedJobError).
+        self._monitoring_interval = job_monitoring_interval
+        self._heartbeat_ttl = 3 * job_monitoring_interval if self._store.shared else None
 
     def __repr__(self):
         return f'{type(self).__name__}({self.name!r})'
@@ -2770,10 +3073,30 @@ class Worker:
         """The workers currently working on the store (optionally: on ``queue``)."""
         store = _resolve_store(connection if queue is None else queue.connection)
         with store.transaction() as tx:
-            workers = list(tx.get(('workers',), {}).values())
+            now = tx.now()
+            records = [tx.get(('worker', name)) for name in tx.smembers(('workers',))]
+        workers = []
+        for record in records:
+            if record is None or record['expires'] < now:
+                continue                    # gone, or its process died (no heartbeat)
+            live = store._live_workers.get(record['name'])
+            workers.append(live if live is not None else cls._from_record(record, store))
         if queue is not None:
             workers = [w for w in workers if queue.name in w.queue_names()]
         return workers
+
+    @classmethod
+    def _from_record(cls, record, store):
+        """A read-only view of a worker of another process."""
+        worker = cls(record['queues'], name=record['name'], connection=store)
+        worker.pid, worker.hostname = record['pid'], record['hostname']
+        worker.successful_job_count = record['successful']
+        worker.failed_job_count = record['failed']
+        worker.total_working_time = record['working_time']
+        worker._state, worker._heartbeat = record['state'], record['heartbeat']
+        worker.birth_date = _to_datetime(record['birth'])
+        worker._remote_job_id = record['job_id']
+        return worker
 
     @classmethod
     def count(cls, connection=None, queue=None):
@@ -2855,6 +3178,8 @@ class Worker:
     state = property(get_state, set_state)
 
     def get_current_job(self):
+        if self._remote_job_id is not None:
+            return self.job_class.fetch_many([self._remote_job_id], self._store)[0]
         execution = self._execution
         return execution.job if execution is not None and execution.state is _RUNNING else None
 
@@ -2866,20 +3191,36 @@ class Worker:
         """Counters and state are always current here; kept for RQ code that calls it."""
 
     def register_birth(self):
-        with self._store.transaction() as tx:
-            workers = dict(tx.get(('workers',), {}))
-            if workers.get(self.name, self) is not self:
+        store = self._store
+        with store.transaction() as tx:
+            record = tx.get(('worker', self.name))
+            if (record is not None and record['expires'] >= tx.now()
+                    and store._live_workers.get(self.name) is not self):
                 raise ValueError(f'There exists an active worker named {self.name!r} already')
-            workers[self.name] = self
-            tx.set(('workers',), workers)
-        self.birth_date = _to_datetime(self._store.now())
+            self._heartbeat = tx.now()
+            self.birth_date = _to_datetime(self._heartbeat)
+            tx.sadd(('workers',), self.name)
+            tx.set(('worker', self.name), self._record())
+            tx.delete(('worker-command', self.name))
+        store._live_workers[self.name] = self
 
     def register_death(self):
         with self._store.transaction() as tx:
-            workers = dict(tx.get(('workers',), {}))
-            if workers.get(self.name) is self:
-                del workers[self.name]
-            tx.set(('workers',), workers)
+            tx.srem(('workers',), self.name)
+            tx.delete(('worker', self.name))
+        self._store._live_workers.pop(self.name, None)
+
+    def _record(self):
+        """What the store keeps about this worker, for Worker.all() in other processes."""
+        execution = self._execution
+        return {'name': self.name, 'queues': self.queue_names(), 'pid': self.pid,
+                'hostname': self.hostname, 'birth': self._heartbeat if self.birth_date is None
+                else self.birth_date.timestamp(), 'state': str(self._state),
+                'job_id': execution.job.id if execution and execution.state is _RUNNING else None,
+                'successful': self.successful_job_count, 'failed': self.failed_job_count,
+                'working_time': self.total_working_time, 'heartbeat': self._heartbeat,
+                'expires': math.inf if self._heartbeat_ttl is None
+                else self._heartbeat + self._heartbeat_ttl}
 
     def push_exc_handler(self, handler_func):
         self._exc_handlers.append(handler_func)
@@ -2918,7 +3259,28 @@ class Worker:
             self._watch_closed = False
         self._loop_done.clear()
         self._state = WorkerStatus.STARTED
+        if self._heartbeat_ttl is not None:
+            threading.Thread(target=self._heartbeat_loop, daemon=True,
+                             name=f'rq-heartbeat-{self.name}').start()
         _log.info('Worker %s: started with queues %s', self.name, ', '.join(self.queue_names()))
+
+    def _heartbeat_loop(self):
+        """On a shared store: renew this worker's and its job's heartbeat; take commands."""
+        while not self._loop_done.wait(self._monitoring_interval):
+            with self._store.transaction() as tx:
+                self._heartbeat = now = tx.now()
+                execution = self._execution
+                if execution is not None and execution.state is _RUNNING:
+                    job = execution.job
+                    _zadd_until(tx, ('started', job.origin), job.id, now + self._heartbeat_ttl)
+                tx.set(('worker', self.name), self._record())
+                command = tx.get(('worker-command', self.name))
+                if command is not None:
+                    tx.delete(('worker-command', self.name))
+            if command == 'shutdown':
+                self.request_stop()
+            elif command is not None and execution is not None:
+                _stop_execution(self, execution)
 
     def _drive(self):
         """Run the loop in this thread; the thread that ends it normally retires the worker."""
@@ -2956,6 +3318,13 @@ class Worker:
         with self._store.transaction() as tx:
             while not self._stopping:
                 _housekeep(tx)
+                if _suspended(tx):
+                    if self._burst:
+                        return None         # RQ: a suspended burst worker exits
+                    self._state = WorkerStatus.SUSPENDED
+                    tx.wait_for_work(lambda: self._stopping or not _suspended(tx),
+                                     self._wait_timeout(tx, idle_since))
+                    continue
                 for queue in self._order:
                     job_id = tx.queue_pop(queue.name)
                     while job_id is not None:
@@ -2988,7 +3357,7 @@ class Worker:
 
     def _take(self, tx, queue, record):
         job = self.job_class._from_record(record, self._store, self.connection)
-        _start(tx, job, self.name)
+        _start(tx, job, self.name, self._heartbeat_ttl)
         self._state = _BUSY
         if self._strategy is not _STRICT:
             if self._strategy is DequeueStrategy.ROUND_ROBIN:
@@ -3150,21 +3519,61 @@ class WorkerPool:
 # ==== Commands and helpers ===================================================
 
 def send_stop_job_command(connection, job_id, serializer=None):
-    """Stop a running job: it becomes ``stopped`` and its ``on_stopped`` callback runs."""
+    """Stop a running job: it becomes ``stopped`` and its ``on_stopped`` callback runs.
+
+    A worker of another process (on a shared store) acts on it at its next heartbeat.
+    """
     for worker in Worker.all(connection):
         execution = worker._execution
-        if execution is not None and execution.job.id == job_id:
-            outcome = _Outcome(_STOPPED, exc_string=f'Job {job_id} was stopped by a stop-job command')
-            if worker._abandon(execution, outcome, StopRequested):
-                return
+        if execution is not None and execution.job.id == job_id and _stop_execution(worker, execution):
+            return
+        if worker._remote_job_id == job_id:     # a worker of another process: at its next heartbeat
+            _send_command(worker, f'stop-job {job_id}')
+            return
     raise InvalidJobOperation(f'cannot stop job {job_id!r}: Job is not currently executing')
+
+
+def _stop_execution(worker, execution):
+    job_id = execution.job.id
+    outcome = _Outcome(_STOPPED, exc_string=f'Job {job_id} was stopped by a stop-job command')
+    return worker._abandon(execution, outcome, StopRequested)
+
+
+def _send_command(worker, command):
+    with worker._store.transaction() as tx:
+        tx.set(('worker-command', worker.name), command)
 
 
 def send_shutdown_command(connection, worker_name):
     """Ask the worker named ``worker_name`` to stop after its current job."""
     for worker in Worker.all(connection):
-        if worker.name == worker_name:
+        if worker.name != worker_name:
+            continue
+        if worker._store._live_workers.get(worker.name) is worker:
             worker.request_stop()
+        else:                               # a worker of another process: at its next heartbeat
+            _send_command(worker, 'shutdown')
+
+
+def suspend(connection=None, ttl=None):
+    """Suspend the workers of a store: they finish the job in hand and take no new one."""
+    store = _resolve_store(connection)
+    with store.transaction() as tx:
+        tx.set(('suspended',), math.inf if ttl is None else tx.now() + ttl)
+
+
+def resume(connection=None):
+    """Let suspended workers take jobs again."""
+    store = _resolve_store(connection)
+    with store.transaction() as tx:
+        tx.delete(('suspended',))
+        tx.wake_workers()
+
+
+def is_suspended(connection=None, worker=None):
+    store = _resolve_store(connection)
+    with store.transaction() as tx:
+        return _suspended(tx)
 
 
 def send_kill_horse_command(connection, worker_name):
@@ -3318,6 +3727,7 @@ def _rq_modules():
         'rq.group': dict(Group=Group),
         'rq.repeat': dict(Repeat=Repeat),
         'rq.worker_pool': dict(WorkerPool=WorkerPool),
+        'rq.suspension': dict(suspend=suspend, resume=resume, is_suspended=is_suspended),
         'rq.utils': dict(parse_timeout=parse_timeout, import_attribute=_import_attribute),
         'rq.defaults': dict(DEFAULT_RESULT_TTL=DEFAULT_RESULT_TTL,
                             DEFAULT_FAILURE_TTL=DEFAULT_FAILURE_TTL,
