@@ -903,12 +903,18 @@ class SqliteStore(BaseStore):
         if row[1] is not None and row[1] <= self.clock():
             self.job_delete(job_id)
             return None
-        return pickle.loads(row[0])
+        try:
+            return pickle.loads(row[0])
+        except Exception as exc:
+            raise DeserializationError(f'cannot read job {job_id!r} from {self!r}: {exc}') from exc
 
     def job_put(self, job_id, record):
         if callable(record[_FUNC]):
             record = list(record)
             record[_FUNC] = _function_path(record[_FUNC], repr(self))
+        for callback in record[_ON_SUCCESS:_ON_STOPPED + 1]:
+            if callback is not None and callable(callback.func):
+                _function_path(callback.func, repr(self))     # raises if another process can't import it
         try:
             data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
@@ -3328,7 +3334,7 @@ class Worker:
                 for queue in self._order:
                     job_id = tx.queue_pop(queue.name)
                     while job_id is not None:
-                        record = tx.job_get(job_id)
+                        record = self._read(tx, queue, job_id)
                         if record is not None and record[_STATUS] is _QUEUED:
                             return self._take(tx, queue, record)
                         job_id = tx.queue_pop(queue.name)   # expired (ttl) or a stale duplicate id
@@ -3343,6 +3349,17 @@ class Worker:
                 tx.wait_for_work(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
                                           or tx.timer_next() != due), timeout)
         return None
+
+    @staticmethod
+    def _read(tx, queue, job_id):
+        """The record of a popped job; one that cannot be read is set aside, not run."""
+        try:
+            return tx.job_get(job_id)
+        except DeserializationError:
+            _log.exception('%s: job %s cannot be read; moved to the failed job registry',
+                           queue.name, job_id)
+            tx.zadd(('failed', queue.name), job_id, math.inf)
+            return None
 
     def _wait_timeout(self, tx, idle_since):
         """Seconds to wait for work: until the next scheduled job is due, or idle time runs out."""
