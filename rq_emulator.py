@@ -533,6 +533,7 @@ class BaseStore:
 
     shared = False      # True when other processes use the same store (SqliteStore)
     poll = None         # seconds between checks for other processes' changes while waiting
+    atomic = False      # True when _begin()/_end() wrap a transaction that can roll back
 
     def __init__(self, clock=None):
         self.clock = clock or time.time
@@ -568,16 +569,18 @@ class BaseStore:
         except _INTERRUPTS:             # raised in this thread just after acquire() returned
             self._lock.release()        # (a timed-out or stopped job's thread: see Worker._abandon)
             raise
-        try:
-            self._begin()
-        except BaseException:
-            self._lock.release()
-            raise
+        if self.atomic:
+            try:
+                self._begin()
+            except BaseException:
+                self._lock.release()
+                raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
         try:
-            self._end(commit=exc_type is None)
+            if self.atomic:
+                self._end(commit=exc_type is None)
         finally:
             if self._dirty:
                 self._dirty = False
@@ -591,10 +594,10 @@ class BaseStore:
             self._lock.release()
 
     def _begin(self):
-        """Start the underlying transaction (nothing to do in memory)."""
+        """Start the underlying transaction (only when ``atomic``)."""
 
     def _end(self, commit):
-        """Commit (or roll back) the underlying transaction (memory cannot roll back)."""
+        """Commit (or roll back) the underlying transaction (only when ``atomic``)."""
 
     def wait(self, predicate, timeout=None, key=None) -> bool:
         if key is None:
@@ -628,7 +631,7 @@ class BaseStore:
             left = None if end is None else end - time.monotonic()
             if left is not None and left <= 0:
                 return False
-            self._end(commit=True)
+            self._end(commit=True)          # (a polling store is an atomic one)
             try:
                 condition.wait(self.poll if left is None else min(self.poll, left))
             finally:
@@ -862,7 +865,7 @@ class SqliteStore(BaseStore):
     survive ``fork``).
     """
 
-    shared = True
+    shared = atomic = True
 
     def __init__(self, path, clock=None, poll_interval=0.02):
         super().__init__(clock)

@@ -69,7 +69,7 @@ class BaseTestCase(unittest.TestCase):
 
     def setUp(self):
         self.clock = ManualClock(start=T0)
-        self.store = MemoryStore(clock=self.clock)
+        self.store = self.make_store(self.clock)
         self.q = Queue('default', connection=self.store)
         logger = logging.getLogger('rq_emulator')
         saved = (logger.handlers[:], logger.propagate, logger.level)
@@ -80,6 +80,10 @@ class BaseTestCase(unittest.TestCase):
             logger.handlers[:], logger.propagate, level = saved
             logger.setLevel(level)
         self.addCleanup(restore)
+
+    def make_store(self, clock):
+        """The store every test runs on; tests/test_sqlite_lifecycle.py overrides it."""
+        return MemoryStore(clock=clock)
 
     def worker(self, queues=None, **kwargs):
         return Worker(queues if queues is not None else [self.q], **kwargs)

@@ -20,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -32,7 +33,11 @@ if HERE not in sys.path:
 
 perf_counter = time.perf_counter
 
-TARGETS = ['emulator', 'floor', 'tpe', 'huey', 'rq_fakeredis', 'rq_redis']
+# The main table's columns (emulator on MemoryStore and its peers).
+MAIN_TARGETS = ['emulator', 'floor', 'tpe', 'huey', 'rq_fakeredis', 'rq_redis']
+# 'sqlite' (rq_emulator + SqliteStore) is compared with RQ on redis-server only,
+# in a section of its own (enqueue, end-to-end with a worker process).
+TARGETS = MAIN_TARGETS + ['sqlite']
 LABELS = {
     'emulator': 'rq_emulator',
     'floor': 'deque+Condition floor',
@@ -40,19 +45,21 @@ LABELS = {
     'huey': 'huey MemoryHuey',
     'rq_fakeredis': 'RQ 2.12 + fakeredis',
     'rq_redis': 'RQ 2.12 + redis-server',
+    'sqlite': 'rq_emulator + SqliteStore',
 }
 PEERS = ['floor', 'tpe', 'huey', 'rq_fakeredis', 'rq_redis']
 
 # figure -> targets that measure it
 FIGURES = {
     'enqueue': TARGETS,
-    'burst': TARGETS,
-    'memory': TARGETS,
+    'burst': MAIN_TARGETS,
+    'memory': MAIN_TARGETS,
     'latency': ['emulator', 'floor', 'tpe'],
     'enqueue_in': ['emulator'],
     'depth': ['emulator'],
     'fetch_job': ['emulator'],
     'timeout': ['emulator'],
+    'e2e_proc': ['sqlite', 'rq_redis'],
 }
 
 RESULT_MARK = 'BENCH-RESULT:'
@@ -70,6 +77,7 @@ def params(quick):
             'depths': [1000, 10000, 100000], 'depth_batch': 500, 'depth_batches': 5,
             'fetch_depth': 20000, 'fetch_n': 20000,
             'timeout_samples': 1,
+            'n_sqlite': 300, 'n_e2e': 200,
         }
     return {
         'n_fast': 20000, 'n_rq_fakeredis': 300, 'n_rq_redis': 500,
@@ -79,6 +87,7 @@ def params(quick):
         'depths': [1000, 100000, 1000000], 'depth_batch': 2000, 'depth_batches': 5,
         'fetch_depth': 100000, 'fetch_n': 50000,
         'timeout_samples': 2,
+        'n_sqlite': 1000, 'n_e2e': 500,
     }
 
 
@@ -311,6 +320,10 @@ class RQAdapter:
         from rq.job import JobStatus
         w = self.Worker([self.q], connection=self.conn)
         w.work(burst=True, logging_level='WARNING')
+        return self.read_results(handles)
+
+    def read_results(self, handles):
+        from rq.job import JobStatus
         out = []
         for j in handles:
             if j.get_status(refresh=True) != JobStatus.FINISHED:
@@ -318,6 +331,23 @@ class RQAdapter:
             else:
                 out.append(j.return_value())
         return out
+
+    def worker_cmd(self):
+        """A burst SimpleWorker in a fresh interpreter (no fork per job, like
+        rq_emulator's worker; cheaper than the `rq worker` CLI's imports)."""
+        if self.name != 'rq_redis':
+            raise Skip('worker-process figure is for RQ on redis-server only')
+        script = (
+            'import sys; sys.path[:0] = %r\n'
+            'from redis import Redis\n'
+            'from rq import Queue, SimpleWorker\n'
+            'c = Redis(host="127.0.0.1", port=%d)\n'
+            'SimpleWorker([Queue("bench", connection=c)], connection=c)'
+            '.work(burst=True, logging_level="WARNING")\n' % ([HERE], self.redis_port))
+        return [sys.executable, '-c', script]
+
+    def cleanup(self):
+        pass
 
 
 class EmulatorAdapter:
@@ -362,6 +392,54 @@ class EmulatorAdapter:
         return job.get_result(timeout=5)
 
 
+class SqliteAdapter:
+    """rq_emulator on SqliteStore(path): a fresh temporary file per setup()."""
+    name = 'sqlite'
+
+    def setup(self):
+        path = os.path.join(ROOT, 'rq_emulator.py')
+        if not os.path.exists(path):
+            raise Skip('rq_emulator.py not found in %s' % ROOT)
+        if ROOT not in sys.path:
+            sys.path.insert(0, ROOT)
+        import rq_emulator
+        if not hasattr(rq_emulator, 'SqliteStore'):
+            raise Skip('rq_emulator has no SqliteStore')
+        self.m = rq_emulator
+        self.dir = tempfile.mkdtemp(prefix='rqe-bench-')
+        self.path = os.path.join(self.dir, 'jobs.sqlite3')
+        self.store = rq_emulator.SqliteStore(self.path)
+        self.q = rq_emulator.Queue('bench', connection=self.store)
+
+    def enqueue(self, fn, *args):
+        return self.q.enqueue(fn, *args)
+
+    def prepare_unconsumed(self):
+        pass
+
+    def release_unconsumed(self):
+        self.cleanup()
+
+    def worker_cmd(self):
+        """A burst Worker on the same file, in a fresh interpreter."""
+        script = (
+            'import sys; sys.path[:0] = %r\n'
+            'import rq_emulator as m\n'
+            's = m.SqliteStore(%r)\n'
+            'm.Worker([m.Queue("bench", connection=s)], connection=s).work(burst=True)\n'
+            % ([HERE, ROOT], self.path))
+        return [sys.executable, '-c', script]
+
+    def read_results(self, handles):
+        return [j.get_result(timeout=5) for j in handles]
+
+    def cleanup(self):
+        try:
+            self.store.close()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def make_adapter(target, opts):
     if target == 'floor':
         return FloorAdapter()
@@ -373,10 +451,16 @@ def make_adapter(target, opts):
         return RQAdapter(target, opts.redis_port)
     if target == 'emulator':
         return EmulatorAdapter()
+    if target == 'sqlite':
+        return SqliteAdapter()
     raise ValueError(target)
 
 
 def n_for(target, p, key='n'):
+    if key == 'e2e':
+        return p['n_e2e']
+    if target == 'sqlite':
+        return p['n_sqlite']
     if target in ('rq_fakeredis', 'rq_redis'):
         if key == 'mem':
             return p['mem_n_rq']
@@ -614,10 +698,49 @@ def fig_timeout(target, opts, p):
     return {'timeout_late_s': max(delays), 'n': len(delays)}
 
 
+def fig_e2e_proc(target, opts, p):
+    """End to end with the worker in another process: from the first enqueue
+    until every result is read back and checked here, with one burst worker
+    subprocess (interpreter start + imports included) draining the queue in
+    between; µs per job."""
+    import jobs
+    out = {}
+    n = n_for(target, p, 'e2e')
+    for label, fn, args, expect in (('noop', jobs.noop, (), None),
+                                    ('add', jobs.add, (1, 2), 3)):
+        a = make_adapter(target, opts)
+        a.setup()
+        try:
+            cmd = a.worker_cmd()
+            gc.collect()
+            t0 = perf_counter()
+            handles = [a.enqueue(fn, *args) for _ in range(n)]
+            t1 = perf_counter()
+            cp = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+            t2 = perf_counter()
+            if cp.returncode != 0:
+                raise RuntimeError('%s worker process exited %s; stderr tail: %s'
+                                   % (target, cp.returncode, cp.stderr[-1500:]))
+            results = a.read_results(handles)
+            dt = perf_counter() - t0
+        finally:
+            a.cleanup()
+        ok = len(results) == n and all(r == expect for r in results)
+        if not ok:
+            bad = [r for r in results if r != expect][:3]
+            raise RuntimeError('%s e2e %s: %d results, wrong ones e.g. %r'
+                               % (target, label, len(results), bad))
+        out['e2e_%s_us' % label] = dt / n * 1e6
+        out['e2e_%s_enqueue_ms' % label] = (t1 - t0) * 1e3
+        out['e2e_%s_worker_proc_ms' % label] = (t2 - t1) * 1e3
+    out['n'] = n
+    return out
+
+
 FIGURE_FUNCS = {
     'enqueue': fig_enqueue, 'burst': fig_burst, 'memory': fig_memory,
     'latency': fig_latency, 'enqueue_in': fig_enqueue_in, 'depth': fig_depth,
-    'fetch_job': fig_fetch_job, 'timeout': fig_timeout,
+    'fetch_job': fig_fetch_job, 'timeout': fig_timeout, 'e2e_proc': fig_e2e_proc,
 }
 
 
@@ -645,9 +768,13 @@ def child_main(opts):
 
 def probe_version(target):
     try:
-        if target == 'emulator':
+        if target in ('emulator', 'sqlite'):
             import rq_emulator
-            return getattr(rq_emulator, '__version__', 'unknown')
+            v = getattr(rq_emulator, '__version__', 'unknown')
+            if target == 'sqlite':
+                import sqlite3
+                v += ', SQLite ' + sqlite3.sqlite_version
+            return v
         if target in ('rq_fakeredis', 'rq_redis'):
             import rq
             v = 'rq ' + rq.__version__
