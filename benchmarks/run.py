@@ -751,6 +751,8 @@ def child_main(opts):
         if figure == 'probe':
             a = make_adapter(target, opts)
             a.setup()
+            if target == 'sqlite':
+                a.cleanup()
             res = {'ok': True, 'version': probe_version(target)}
         else:
             res = FIGURE_FUNCS[figure](target, opts, p)
@@ -884,6 +886,25 @@ ROWS = [
 ]
 
 
+# Rows of the SqliteStore section: sqlite vs RQ on redis-server.
+SQLITE_ROWS = [
+    ('enqueue_noop_us', 'enqueue noop', 'µs/job'),
+    ('enqueue_add_us', 'enqueue add(1,2)', 'µs/job'),
+    ('e2e_noop_us', 'end-to-end noop, worker in another process', 'µs/job'),
+    ('e2e_add_us', 'end-to-end add(1,2), worker in another process', 'µs/job'),
+    ('e2e_noop_worker_proc_ms', '… of which the worker process ran (noop)', 'ms total'),
+    ('e2e_add_worker_proc_ms', '… of which the worker process ran (add)', 'ms total'),
+]
+
+# (description, metrics, limit): sqlite ÷ RQ-on-redis-server for every metric
+# (median of per-repetition ratios) must be < limit; the worst one is shown.
+SQLITE_TARGETS = [
+    ('SqliteStore enqueue < RQ on redis-server', ('enqueue_noop_us', 'enqueue_add_us'), 1.0),
+    ('SqliteStore end-to-end (worker process) < RQ on redis-server',
+     ('e2e_noop_us', 'e2e_add_us'), 1.0),
+]
+
+
 def depth_rows(p):
     return [('depth_%d_us' % d, 'enqueue at depth %s' % f'{d:,}', 'µs/job')
             for d in p['depths']]
@@ -958,6 +979,15 @@ def summarise(raw, status, p):
     for peer in ratios:
         for k in ratios[peer]:
             ratios[peer][k] = statistics.median(ratios[peer][k])
+    sq_ratios = {}      # sqlite ÷ rq_redis, per repetition, then the median
+    for rep in raw:
+        sq, o = rep.get('sqlite', {}), rep.get('rq_redis', {})
+        for k, v in sq.items():
+            ov = o.get(k)
+            if isinstance(v, (int, float)) and isinstance(ov, (int, float)) and ov:
+                sq_ratios.setdefault(k, []).append(v / ov)
+    for k in sq_ratios:
+        sq_ratios[k] = statistics.median(sq_ratios[k])
     verdicts = []
     for desc, metric, kind, peer, limit in targets_spec(p):
         if kind == 'ratio':
@@ -975,10 +1005,24 @@ def summarise(raw, status, p):
             verdict = 'met' if val <= limit else 'NOT met'
         verdicts.append({'target': desc, 'metric': metric, 'kind': kind, 'peer': peer,
                          'limit': limit, 'measured': val, 'verdict': verdict})
-    return medians, ratios, verdicts
+    for desc, metrics, limit in SQLITE_TARGETS:
+        vals = [sq_ratios.get(m) for m in metrics]
+        detail = ', '.join('%s %s×' % (m.split('_')[1], fmt(v, 'ratio')) for m, v in zip(metrics, vals)
+                           if v is not None)
+        if any(v is None for v in vals):
+            why = next(('%s skipped' % LABELS[t] for t in ('sqlite', 'rq_redis') if t in status),
+                       'not measured / failed')
+            val, verdict = None, 'n/a (%s)' % why
+        else:
+            val = max(vals)
+            verdict = 'met' if val < limit else 'NOT met'
+        verdicts.append({'target': desc, 'metric': list(metrics), 'kind': 'sqlite_ratio',
+                         'subject': 'sqlite', 'peer': 'rq_redis', 'limit': limit,
+                         'measured': val, 'detail': detail, 'verdict': verdict})
+    return medians, ratios, sq_ratios, verdicts
 
 
-def render_md(info, medians, ratios, verdicts, status, errors, p):
+def render_md(info, medians, ratios, sq_ratios, verdicts, status, errors, p):
     L = []
     L.append('# rq_emulator benchmarks')
     L.append('')
@@ -994,18 +1038,22 @@ def render_md(info, medians, ratios, verdicts, status, errors, p):
     L.append('| target | measured | verdict |')
     L.append('|---|---|---|')
     for v in verdicts:
+        if v['kind'] == 'sqlite_ratio':
+            measured = '%s (%s)' % (v['detail'], 'sqlite ÷ RQ-redis') if v['detail'] else '—'
+            L.append('| %s | %s | %s |' % (v['target'], measured, v['verdict']))
+            continue
         unit = '×' if v['kind'] == 'ratio' else ''
         L.append('| %s | %s%s | %s |' % (v['target'], fmt(v['measured'], 'ratio' if v['kind'] == 'ratio' else ''),
                                         unit if v['measured'] is not None else '', v['verdict']))
     L.append('')
     L.append('## Absolute figures (median)')
     L.append('')
-    L.append('| figure | unit | ' + ' | '.join(LABELS[t] for t in TARGETS) + ' |')
-    L.append('|---|---|' + '---|' * len(TARGETS))
+    L.append('| figure | unit | ' + ' | '.join(LABELS[t] for t in MAIN_TARGETS) + ' |')
+    L.append('|---|---|' + '---|' * len(MAIN_TARGETS))
     rows = ROWS[:12] + depth_rows(p) + ROWS[12:]
     for key, label, unit in rows:
         cells = []
-        for t in TARGETS:
+        for t in MAIN_TARGETS:
             if t in status:
                 cells.append('skipped' if key in _metrics_of(t) else '—')
             else:
@@ -1023,11 +1071,33 @@ def render_md(info, medians, ratios, verdicts, status, errors, p):
             cells.append(fmt(v, 'ratio') if v is not None else ('skipped' if t in status and key in _metrics_of(t) else '—'))
         L.append('| %s | %s |' % (label, ' | '.join(cells)))
     L.append('')
+    L.append('## rq_emulator + SqliteStore vs RQ on redis-server (median)')
+    L.append('')
+    L.append('Jobs in a SQLite file (a fresh temporary file per measurement) against jobs in a local '
+             'redis-server. End-to-end: enqueue N, run one burst worker in a new Python process '
+             '(`sys.executable -c`: rq_emulator `Worker` on `SqliteStore(path)` / RQ `SimpleWorker` on '
+             'redis), wait for it to exit, then read back and check every result here.')
+    L.append('')
+    L.append('| figure | unit | %s | %s | ratio sqlite ÷ RQ-redis |' % (LABELS['sqlite'], LABELS['rq_redis']))
+    L.append('|---|---|---|---|---|')
+    for key, label, unit in SQLITE_ROWS:
+        cells = []
+        for t in ('sqlite', 'rq_redis'):
+            if t in status:
+                cells.append('skipped')
+            else:
+                cells.append(fmt(medians.get(t, {}).get(key), unit))
+        r = sq_ratios.get(key)
+        cells.append(fmt(r, 'ratio') if r is not None else '—')
+        L.append('| %s | %s | %s |' % (label, unit, ' | '.join(cells)))
+    L.append('')
     L.append('Sizes: fast targets N=%d jobs (memory N=%d); RQ+fakeredis N=%d, RQ+redis N=%d (memory N=%d); '
              'latency %d samples; enqueue_in %d samples; depths %s (batches of %d); fetch_job %d fetches at depth %s.' % (
                  p['n_fast'], p['mem_n_fast'], p['n_rq_fakeredis'], p['n_rq_redis'], p['mem_n_rq'],
                  p['lat_samples'], p['sched_samples'], ', '.join(f'{d:,}' for d in p['depths']),
                  p['depth_batch'], p['fetch_n'], f"{p['fetch_depth']:,}"))
+    L.append('SqliteStore enqueue N=%d; end-to-end with a worker process N=%d jobs for both SqliteStore '
+             'and RQ + redis-server.' % (p['n_sqlite'], p['n_e2e']))
     L.append('Memory for RQ + redis-server is the server\'s INFO used_memory delta, not tracemalloc.')
     if status:
         L.append('')
@@ -1047,7 +1117,7 @@ def _metrics_of(target):
     keys = set()
     pre = {'enqueue': ['enqueue_'], 'burst': ['burst_'], 'memory': ['mem_'],
            'latency': ['lat_'], 'enqueue_in': ['sched_'], 'depth': ['depth_'],
-           'fetch_job': ['fetch_'], 'timeout': ['timeout_']}
+           'fetch_job': ['fetch_'], 'timeout': ['timeout_'], 'e2e_proc': ['e2e_']}
     for fig, ts in FIGURES.items():
         if target in ts:
             keys.update(pre[fig])
@@ -1115,7 +1185,7 @@ def parent_main(opts):
     finally:
         server.stop()
 
-    medians, ratios, verdicts = summarise(raw, status, p)
+    medians, ratios, sq_ratios, verdicts = summarise(raw, status, p)
     info = {
         'date': datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
         'python': platform.python_version(),
@@ -1127,9 +1197,10 @@ def parent_main(opts):
         'wall_s': time.monotonic() - t_start,
         'versions': versions,
     }
-    md = render_md(info, medians, ratios, verdicts, status, errors, p)
+    md = render_md(info, medians, ratios, sq_ratios, verdicts, status, errors, p)
     doc = {'info': info, 'params': p, 'skipped': status, 'errors': errors,
            'medians': medians, 'ratios_emulator_over_peer': ratios,
+           'ratios_sqlite_over_rq_redis': sq_ratios,
            'targets': verdicts, 'raw': raw}
     with open(os.path.join(out_dir, 'latest.json'), 'w', encoding='utf-8') as f:
         json.dump(doc, f, indent=2, ensure_ascii=False)
