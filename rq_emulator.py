@@ -1957,18 +1957,22 @@ def _expire_at(tx, job_id, at):
         tx.timer_add(at, ('expire',), job_id)
 
 
-def _enqueue(tx, job, at_front=False):
-    """Put ``job`` on its queue (at the head with ``at_front``): the only way into a queue."""
+def _enqueue(tx, job, at_front=False, fresh=False):
+    """Put ``job`` on its queue (at the head with ``at_front``): the only way into a queue.
+
+    ``fresh``: a new job whose id was just made, so no stored record has an expiry to clear.
+    """
     record = job._rec                       # (the hottest path: _set_status and _save inlined)
     assert _QUEUED in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> queued'
     record[_STATUS] = _QUEUED
     record[_ENQUEUED] = now = tx.clock()
     record[_STARTED] = record[_ENDED] = None
     job_id = record[_ID]
-    tx.job_put(job_id, job._dump())
+    tx.job_put(job_id, record[:] if job._meta is None else job._dump())
     tx.queue_push(record[_ORIGIN], job_id, at_front)
     ttl = record[_TTL]
-    _expire_at(tx, job_id, now + ttl if ttl and ttl > 0 else None)
+    if ttl or not fresh:
+        _expire_at(tx, job_id, now + ttl if ttl and ttl > 0 else None)
 
 
 def _place(tx, job, at_front=False):
@@ -2384,6 +2388,7 @@ class Queue:
         if job_class is not None:
             self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
         self._clock = self._store.clock
+        self._keeps_immutables = self.serializer is DefaultSerializer     # see Job._capture
         self._template_record = _BLANK_RECORD[:]   # what every plain job of this queue starts as
         self._template_record[_SERIALIZER] = self.serializer
         self._template_record[_ORIGIN] = name
@@ -2455,7 +2460,7 @@ class Queue:
             return self.enqueue_call(f, args, kwargs, **options)
         job = self._plain_job(f, args, kwargs)        # no options: the common, fast case
         with self._store.transaction() as tx:
-            _enqueue(tx, job)                   # (a plain job has no dependencies to wait for)
+            _enqueue(tx, job, fresh=True)       # (a plain job has no dependencies to wait for)
         if not self._is_async:
             self._run_sync(job)
         return job
@@ -2645,8 +2650,15 @@ class Queue:
         job._store, job.connection = self._store, self.connection
         job._meta = job._args = job._kwargs = job._result = None
         job._rec = record = self._template_record[:]
-        if args or kwargs:
+        if kwargs or (args and not self._keeps_immutables):
             record[_DATA] = job._capture(f, args, kwargs)
+        elif args:                      # the common case of Job._capture, inlined
+            for value in args:
+                if type(value) not in _IMMUTABLE:
+                    record[_DATA] = job._capture(f, args, kwargs)
+                    break
+            else:
+                record[_DATA] = (args, None)
         record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._clock()
         return job
 
