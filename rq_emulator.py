@@ -22,6 +22,8 @@ helpers, RQ front door (install_as_rq).
 """
 from __future__ import annotations
 
+import argparse
+import ast
 import asyncio
 import collections
 import contextlib
@@ -40,6 +42,8 @@ import os
 import pickle
 import random
 import re
+import shutil
+import signal
 import socket
 import sqlite3
 import sys
@@ -108,6 +112,7 @@ __all__ = [
     'install_as_rq',
     'is_suspended',
     'job',
+    'main',
     'parse_timeout',
     'requeue_job',
     'resolve_serializer',
@@ -3236,7 +3241,7 @@ class Worker:
         execution = self._execution
         return {'name': self.name, 'queues': self.queue_names(), 'pid': self.pid,
                 'hostname': self.hostname, 'birth': self._heartbeat if self.birth_date is None
-                else self.birth_date.timestamp(), 'state': str(self._state),
+                else self.birth_date.timestamp(), 'state': getattr(self._state, 'value', self._state),
                 'job_id': execution.job.id if execution and execution.state is _RUNNING else None,
                 'successful': self.successful_job_count, 'failed': self.failed_job_count,
                 'working_time': self.total_working_time, 'heartbeat': self._heartbeat,
@@ -3272,10 +3277,11 @@ class Worker:
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                       or value < 0):
                 raise ValueError(f'{name}={value!r}: expected a number >= 0 or None')
+        self._stopping = False              # before anything: a stop request from now on counts
         self.register_birth()
         self._strategy, self._burst = strategy, burst
         self._max_jobs, self._max_idle_time = max_jobs, max_idle_time
-        self._jobs_run, self._did_work, self._stopping = 0, False, False
+        self._jobs_run, self._did_work = 0, False
         with self._watch:
             self._watch_closed = False
         self._loop_done.clear()
@@ -3355,6 +3361,9 @@ class Worker:
                         job_id = tx.queue_pop(queue.name)   # expired (ttl) or a stale duplicate id
                 if self._burst:
                     return None
+                if self._state is not WorkerStatus.IDLE and self._heartbeat_ttl is not None:
+                    self._state = WorkerStatus.IDLE
+                    tx.set(('worker', self.name), self._record())
                 self._state = WorkerStatus.IDLE
                 timeout = self._wait_timeout(tx, idle_since)
                 if timeout is not None and timeout <= 0:
@@ -3391,6 +3400,8 @@ class Worker:
         job = self.job_class._from_record(record, self._store, self.connection)
         _start(tx, job, self.name, self._heartbeat_ttl)
         self._state = _BUSY
+        if self._heartbeat_ttl is not None:      # others read this worker's state from the store
+            tx.set(('worker', self.name), dict(self._record(), job_id=job.id))
         if self._strategy is not _STRICT:
             if self._strategy is DequeueStrategy.ROUND_ROBIN:
                 index = self._order.index(queue) + 1
@@ -3534,7 +3545,7 @@ class WorkerPool:
         self.queues = queues
         self.connection = connection
         self.workers = [worker_class(queues, connection=connection,
-                                     name=f'{name}-{i}' if name else None)
+                                     name=f'{name}-{i}' if name else None, **kwargs)
                         for i in range(num_workers)]
 
     def start(self, burst=False, logging_level=None, **work_kwargs):
@@ -3806,3 +3817,392 @@ def uninstall_as_rq():
         else:
             sys.modules[name] = module
     _saved_modules = None
+
+
+# ==== CLI ====================================================================
+# `python -m rq_emulator` and the `rq-emulator` script: RQ's commands (worker,
+# info, enqueue, requeue, empty, suspend, resume) on a SQLite file that several
+# processes share. Each command parses its arguments and calls the public API.
+
+_DB_ENV = 'RQ_EMULATOR_DB'
+_DEFAULT_DB = 'rq_emulator.db'
+_SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq-emulator resume"'
+
+
+class _UsageError(Exception):
+    """A bad command line: printed as 'Error: ...', exit code 2 (as click's BadParameter)."""
+
+
+def main(argv=None) -> int:
+    """Run one command line (``argv`` defaults to ``sys.argv[1:]``); return the exit code."""
+    try:
+        args = _cli_parser().parse_args(argv)
+    except SystemExit as exc:           # --help, or argparse's own usage error
+        return exc.code if isinstance(exc.code, int) else 2
+    store = SqliteStore(args.db or os.environ.get(_DB_ENV) or _DEFAULT_DB)
+    try:
+        return args.run(store, args)
+    except _UsageError as exc:
+        print(f'Error: {exc}', file=sys.stderr)
+        return 2
+    except (RQEmulatorError, ValueError, TypeError, OSError) as exc:
+        print(f'Error: {exc}', file=sys.stderr)
+        return 1
+    finally:
+        if hasattr(store, 'close'):
+            store.close()
+
+
+def _cli_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--db', metavar='PATH',
+                        help=f'SQLite file of the jobs (default: ${_DB_ENV}, else ./{_DEFAULT_DB})')
+    parser = argparse.ArgumentParser(prog='rq-emulator', description="RQ's command line, "
+                                     'on a SQLite file instead of Redis.')
+    parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
+    commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    _add_worker_command(commands, common)
+    _add_enqueue_command(commands, common)
+    info = commands.add_parser('info', parents=[common], help='Show queues and workers.')
+    info.add_argument('queues', nargs='*', metavar='QUEUE')
+    info.add_argument('-r', '--raw', action='store_true', help='plain numbers, no bar charts')
+    info.add_argument('-Q', '--only-queues', action='store_true', help='only the queues')
+    info.add_argument('-W', '--only-workers', action='store_true', help='only the workers')
+    info.set_defaults(run=_cli_info)
+    requeue = commands.add_parser('requeue', parents=[common], help='Requeue failed jobs.')
+    requeue.add_argument('job_ids', nargs='*', metavar='JOB_ID')
+    requeue.add_argument('-q', '--queue', default='default', help="the queue (default: 'default')")
+    requeue.add_argument('-a', '--all', action='store_true', help='every failed job of the queue')
+    requeue.set_defaults(run=_cli_requeue)
+    empty = commands.add_parser('empty', parents=[common], help='Delete the jobs queued.')
+    empty.add_argument('queues', nargs='*', metavar='QUEUE')
+    empty.add_argument('-a', '--all', action='store_true', help='every queue')
+    empty.set_defaults(run=_cli_empty)
+    suspend_ = commands.add_parser('suspend', parents=[common], help='Suspend every worker.')
+    suspend_.add_argument('--duration', type=int, help='seconds (default: until resumed)')
+    suspend_.set_defaults(run=_cli_suspend)
+    commands.add_parser('resume', parents=[common], help='Resume the workers.').set_defaults(
+        run=_cli_resume)
+    return parser
+
+
+def _add_worker_command(commands, common):
+    worker = commands.add_parser('worker', parents=[common], help='Run a worker.')
+    worker.add_argument('queues', nargs='*', metavar='QUEUE', help="default: 'default'")
+    worker.add_argument('-b', '--burst', action='store_true', help='quit when the queues are empty')
+    worker.add_argument('-n', '--name')
+    worker.add_argument('--max-jobs', type=int)
+    worker.add_argument('--max-idle-time', type=int, metavar='SECONDS')
+    worker.add_argument('-s', '--with-scheduler', action='store_true',
+                        help='accepted for RQ: every worker here enqueues due scheduled jobs')
+    worker.add_argument('-ds', '--dequeue-strategy', default='default',
+                        choices=('default', 'round_robin', 'random'))
+    worker.add_argument('-w', '--worker-class', help='dotted path (default: rq_emulator.Worker)')
+    worker.add_argument('-t', '--threads', type=int, default=1, help='N workers in threads')
+    worker.add_argument('--job-monitoring-interval', type=float, default=30, metavar='SECONDS',
+                        help='heartbeat interval; a job whose worker misses 3 is abandoned')
+    worker.add_argument('-P', '--path', action='append', default=[],
+                        help='a directory put first on sys.path, to import job modules')
+    worker.add_argument('-l', '--logging-level', default='INFO', type=str.upper,
+                        choices=('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'))
+    worker.add_argument('-q', '--quiet', action='store_true', help='log warnings only')
+    worker.set_defaults(run=_cli_worker)
+
+
+def _add_enqueue_command(commands, common):
+    enqueue = commands.add_parser(
+        'enqueue', parents=[common], help='Enqueue a job.',
+        description="Arguments: 'v' (a string), 'k=v', ':json', 'k:=json', '%%literal', "
+                    "'k%%=literal'; a value '@file' is that file's content.")
+    enqueue.add_argument('function', help='dotted path of the function')
+    enqueue.add_argument('arguments', nargs='*', metavar='ARG')
+    enqueue.add_argument('-q', '--queue', default='default')
+    enqueue.add_argument('--timeout', help="the job timeout ('30', '5m', '1h')")
+    enqueue.add_argument('--result-ttl', type=int)
+    enqueue.add_argument('--ttl', type=int)
+    enqueue.add_argument('--failure-ttl', type=int)
+    enqueue.add_argument('--description')
+    enqueue.add_argument('--depends-on', action='append', metavar='JOB_ID')
+    enqueue.add_argument('--job-id')
+    enqueue.add_argument('--at-front', action='store_true')
+    enqueue.add_argument('--retry-max', type=int, default=0)
+    enqueue.add_argument('--retry-interval', type=int, action='append', metavar='SECONDS')
+    enqueue.add_argument('--schedule-in', metavar='DELAY', help="e.g. '10s', '5m', '1h'")
+    enqueue.add_argument('--schedule-at', metavar='DATETIME', help='ISO 8601; naive means local')
+    enqueue.add_argument('--quiet', action='store_true')
+    enqueue.set_defaults(run=_cli_enqueue)
+
+
+# -- worker ---------------------------------------------------------------------
+
+def _cli_worker(store, args):
+    for path in reversed(args.path):
+        sys.path.insert(0, path)
+    if is_suspended(store):
+        print(_SUSPENDED_MESSAGE, file=sys.stderr)
+        return 1
+    worker_class = _import_attribute(args.worker_class) if args.worker_class else Worker
+    queues = args.queues or ['default']
+    options = dict(max_jobs=args.max_jobs, max_idle_time=args.max_idle_time,
+                   dequeue_strategy=args.dequeue_strategy)
+    with _cli_logging('WARNING' if args.quiet else args.logging_level):
+        if args.threads > 1:
+            pool = WorkerPool(queues, connection=store, num_workers=args.threads,
+                              name=args.name, worker_class=worker_class,
+                              job_monitoring_interval=args.job_monitoring_interval)
+            with _SignalStop(pool.workers):
+                pool.start(burst=args.burst, **options)
+        else:
+            worker = worker_class(queues, name=args.name, connection=store,
+                                  job_monitoring_interval=args.job_monitoring_interval)
+            with _SignalStop([worker]):
+                worker.work(burst=args.burst, with_scheduler=True, **options)
+    return 0
+
+
+@contextlib.contextmanager
+def _cli_logging(level):
+    """Log the emulator's records to stderr in RQ's format while the worker runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S'))
+    old_level = _log.level
+    _log.addHandler(handler)
+    _log.setLevel(level)
+    try:
+        yield
+    finally:
+        _log.removeHandler(handler)
+        _log.setLevel(old_level)
+
+
+class _SignalStop:
+    """SIGINT/SIGTERM while workers run: the first stops them after the job in hand, the
+    second ends the process at once (its job stays started, to be found abandoned)."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.received = 0
+        self.saved = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for name in ('SIGINT', 'SIGTERM'):
+                if hasattr(signal, name):
+                    self.saved[name] = signal.signal(getattr(signal, name), self.handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for name, handler in self.saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+    def handle(self, signum, frame):
+        self.received += 1
+        if self.received > 1:
+            _log.warning('Cold shut down')
+            logging.shutdown()
+            os._exit(1)
+        # request_stop opens a transaction: not in here, where the main thread may hold one.
+        threading.Thread(target=self.stop_workers, args=(signal.Signals(signum).name,),
+                         name='rq-cli-stop', daemon=True).start()
+
+    def stop_workers(self, signal_name):
+        for worker in self.workers:
+            worker.request_stop()
+        _log.warning('Warm shut down requested (%s): the job in hand finishes first; '
+                     'signal again to stop at once', signal_name)
+
+
+# -- info -------------------------------------------------------------------------
+
+def _cli_info(store, args):
+    queues = [Queue(name, connection=store) for name in args.queues] or Queue.all(connection=store)
+    if not args.only_workers:
+        _show_queues(queues, args.raw)
+    if not args.only_queues:
+        if not (args.only_workers or args.raw):
+            print()
+        _show_workers(store, queues, args.queues, args.raw)
+    if not (args.only_queues or args.only_workers or args.raw):
+        print(f'\nUpdated: {datetime.datetime.now()}')
+    return 0
+
+
+def _show_queues(queues, raw):
+    counts = [queue.count for queue in queues]
+    top = max(counts, default=0)
+    scale = next((s for s in (20, 50, 100, 200, 400, 600, 800, 1000) if top <= s), top)
+    ratio = min(20, shutil.get_terminal_size().columns - 20) / scale
+    bar = _bar_character()
+    for queue, count in zip(queues, counts):
+        detail = (f'{queue.started_job_registry.count} executing, '
+                  f'{queue.finished_job_registry.count} finished, '
+                  f'{queue.failed_job_registry.count} failed, '
+                  f'{queue.deferred_job_registry.count} deferred, '
+                  f'{queue.scheduled_job_registry.count} scheduled, '
+                  f'{queue.canceled_job_registry.count} canceled')
+        if raw:
+            print(f'queue {queue.name} {count}, {detail}')
+        else:
+            print(f'{queue.name:<12} |{bar * int(ratio * count)} {count}, {detail}')
+    if not raw:
+        print(f'{len(queues)} queues, {sum(counts)} jobs total')
+
+
+def _bar_character():
+    try:
+        '\u2588'.encode(getattr(sys.stdout, 'encoding', None) or 'utf-8')
+    except (UnicodeEncodeError, LookupError):
+        return '#'
+    return '\u2588'
+
+
+def _show_workers(store, queues, only_names, raw):
+    workers = sorted(Worker.all(connection=store), key=lambda w: w.name)
+    if only_names:
+        workers = [w for w in workers if set(w.queue_names()) & set(only_names)]
+    for worker in workers:
+        state = worker.get_state()
+        state = state.value if isinstance(state, enum.Enum) else state
+        if raw:
+            print(f'worker {worker.name} {state} {",".join(worker.queue_names())}')
+        else:
+            print(f'{worker.name} {state}: {", ".join(worker.queue_names())}')
+    if not raw:
+        print(f'{len(workers)} workers, {len(queues)} queues')
+
+
+# -- enqueue ----------------------------------------------------------------------
+
+def _cli_enqueue(store, args):
+    func_args, func_kwargs = _parse_function_args(args.arguments)
+    when = _schedule_time(args.schedule_in, args.schedule_at)
+    retry = Retry(args.retry_max, args.retry_interval or 0) if args.retry_max > 0 else None
+    queue = Queue(args.queue, connection=store)
+    job = queue.create_job(args.function, func_args, func_kwargs, timeout=args.timeout,
+                           result_ttl=args.result_ttl, ttl=args.ttl, failure_ttl=args.failure_ttl,
+                           description=args.description, depends_on=args.depends_on,
+                           job_id=args.job_id, retry=retry,
+                           status=JobStatus.QUEUED if when is None else JobStatus.CREATED)
+    if when is None:
+        queue.enqueue_job(job, at_front=args.at_front)
+    else:
+        job.enqueue_at_front = args.at_front
+        queue.schedule_job(job, when)
+    if not args.quiet:
+        print(f"Enqueued {job.get_call_string()} with job-id '{job.id}'.")
+    return 0
+
+
+def _parse_function_args(arguments):
+    """RQ's argument syntax: the positional and keyword arguments of the command line."""
+    args, kwargs = [], {}
+    for text in arguments:
+        keyword, value = _parse_function_arg(text, len(args) + 1)
+        if keyword is None:
+            args.append(value)
+        elif keyword in kwargs:
+            raise _UsageError(f"You can't specify multiple values for the same keyword: {keyword}")
+        else:
+            kwargs[keyword] = value
+    return args, kwargs
+
+
+def _parse_function_arg(text, position):
+    """'v', 'k=v' (strings), ':json', 'k:=json', '%literal', 'k%=literal'; '@file' reads a file."""
+    keyword, mode, value = None, '', text
+    index = text.find('=')
+    if text[:1] in (':', '%'):
+        mode, value = text[0], text[1:]
+    elif index > 0:
+        mode = text[index - 1] if text[index - 1] in (':', '%') else ''
+        keyword, value = text[:index - len(mode)], text[index + 1:]
+    if value.startswith('@'):
+        try:
+            with open(value[1:], encoding='utf-8') as file:
+                value = file.read()
+        except OSError as exc:
+            raise _UsageError(f'Could not open file {value[1:]!r}: {exc.strerror}') from None
+    what = keyword or f'{position}. non keyword argument'
+    try:
+        if mode == ':':
+            return keyword, json.loads(value)
+        if mode == '%':
+            return keyword, ast.literal_eval(value)
+    except json.JSONDecodeError:
+        raise _UsageError(f'Unable to parse {what} as JSON.') from None
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise _UsageError(f'Unable to eval {what} as Python object. See '
+                          'https://docs.python.org/3/library/ast.html#ast.literal_eval') from None
+    return keyword, value
+
+
+def _schedule_time(schedule_in, schedule_at):
+    if schedule_in is not None and schedule_at is not None:
+        raise _UsageError("You can't specify both --schedule-in and --schedule-at")
+    if schedule_in is not None:
+        seconds = parse_timeout(schedule_in, '--schedule-in')
+        return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    if schedule_at is not None:
+        try:
+            return datetime.datetime.fromisoformat(schedule_at)
+        except ValueError:
+            raise _UsageError(f'--schedule-at {schedule_at!r}: expected an ISO 8601 date and '
+                              'time such as 2021-05-27T21:45:00') from None
+    return None
+
+
+# -- requeue, empty, suspend, resume -------------------------------------------------
+
+def _cli_requeue(store, args):
+    registry = Queue(args.queue, connection=store).failed_job_registry
+    job_ids = registry.get_job_ids() if args.all else args.job_ids
+    if not job_ids:
+        print('Nothing to do')
+        return 0
+    print(f'Requeueing {len(job_ids)} jobs from failed queue')
+    failures = 0
+    for job_id in job_ids:
+        try:
+            registry.requeue(job_id)
+        except (InvalidJobOperation, InvalidJobOperationError, NoSuchJobError):
+            failures += 1
+    if failures:
+        print(f'Unable to requeue {failures} jobs from failed job registry')
+    return 0
+
+
+def _cli_empty(store, args):
+    names = [queue.name for queue in Queue.all(connection=store)] if args.all else args.queues
+    if not names:
+        print('Nothing to do')
+    for name in names:
+        removed = _RQQueue(name, connection=store).empty()
+        print(f'{removed} jobs removed from {name} queue')
+    return 0
+
+
+def _cli_suspend(store, args):
+    if args.duration is not None and args.duration < 1:
+        print('Duration must be an integer greater than 1', file=sys.stderr)
+        return 1
+    suspend(store, args.duration)
+    if args.duration:
+        print(f'Suspending workers for {args.duration} seconds.  No new jobs will be started '
+              'during that time, but then will automatically resume')
+    else:
+        print('Suspending workers.  No new jobs will be started.  But current jobs will be '
+              'completed')
+    return 0
+
+
+def _cli_resume(store, args):
+    resume(store)
+    print('Resuming workers.')
+    return 0
+
+
+if __name__ == '__main__':
+    # `python -m rq_emulator` runs this file as __main__, a second module object: hand
+    # off to the imported module, whose classes are the ones job modules import.
+    import rq_emulator
+    sys.exit(rq_emulator.main())

@@ -154,6 +154,7 @@ class WorkerCommandTests(CliTestCase):
         self.assertEqual(code, 0, err)
         self.assertEqual([j.get_status() for j in jobs], [JobStatus.FINISHED] * 3)
         self.assertEqual([j.return_value() for j in jobs], [1, 2, 3])
+        jobs[0].refresh()
         self.assertEqual(jobs[0].worker_name, 'w-burst')
         self.assertEqual(failing.get_status(), JobStatus.FAILED)
         self.assertIn('cli_jobs.add(0, 1)', err)          # RQ's log line for each job
@@ -198,7 +199,8 @@ class WorkerCommandTests(CliTestCase):
                                 '-w', 'rq_emulator.SimpleWorker', '--with-scheduler', '-q')
         self.assertEqual(code, 0, err)
         self.assertEqual([j.return_value() for j in jobs], [0, 2, 4, 6, 8, 10])
-        self.assertTrue({j.worker_name for j in jobs} <= {'pool-0', 'pool-1', 'pool-2'})
+        names = {Job.fetch(j.id, connection=self.store).worker_name for j in jobs}
+        self.assertTrue(names <= {'pool-0', 'pool-1', 'pool-2'}, names)
 
     def test_bad_worker_class(self):
         code, out, err = self.cli('worker', '-b', '-w', 'no_such_module.Worker')
@@ -372,7 +374,8 @@ class WorkerProcessTests(CliTestCase):
         for _ in range(400):                        # about 20 s
             if job.get_status() == JobStatus.STARTED:
                 return
-            self.assertIsNone(proc.poll(), 'the worker ended early: ' + proc.stderr.read())
+            if proc.poll() is not None:
+                self.fail(f'the worker ended early: {proc.stderr.read()}')
             pause.wait(0.05)
         self.fail(f'job {job.id} was not started; status {job.get_status()}')
 
@@ -396,6 +399,13 @@ class WorkerProcessTests(CliTestCase):
         self.assertIn('ValueError: no', failing.exc_info)
         self.assertIn('cli_jobs.add(0, 10)', err)
         self.assertEqual(Worker.all(connection=self.store), [])
+
+    def test_max_idle_time_ends_a_worker_process(self):
+        job = self.q.enqueue('cli_jobs.add', 2, 2)
+        proc = self.start_worker('--max-idle-time', '1', '--with-scheduler')
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(job.return_value(), 4)
 
     def test_signal_stops_after_the_job_in_hand(self):
         for signum in (signal.SIGTERM, signal.SIGINT):

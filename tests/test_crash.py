@@ -62,8 +62,14 @@ def poll(predicate, timeout, what):
         if value:
             return value
         if time.monotonic() >= end:
+            what = what() if callable(what) else what
             raise AssertionError(f'timed out after {timeout} s waiting for {what}')
         pause.wait(0.05)
+
+
+def state_name(worker):
+    """'idle' for WorkerStatus.IDLE, 'idle' or 'WorkerStatus.IDLE' (a lenient precondition)."""
+    return str(getattr(worker.get_state(), 'value', worker.get_state())).rsplit('.', 1)[-1].lower()
 
 
 @unittest.skipUnless(os.name == 'posix', 'POSIX only: SIGKILL/SIGINT and atomic O_APPEND writes')
@@ -120,28 +126,42 @@ class CrashTest(unittest.TestCase):
                 runs[job_id].append((int(attempt), int(pid)))
         return runs
 
-    def enqueue_all(self, retry):
-        """2000 quick jobs with the slow one among them (after SLOW_AT); returns (ids, slow id)."""
+    def enqueue_all(self, retry, survivor_idle=False):
+        """2000 quick jobs and the slow one; returns (ids, slow id).
+
+        The slow job comes after SLOW_AT quick ones, or (``survivor_idle``) is
+        enqueued only once every quick job has finished, so that the worker
+        that survives the kill is idle, waiting for work, when it happens.
+        """
         data = [Queue.prepare_data(crash_jobs.quick, (self.log, n)) for n in range(QUICK_JOBS)]
         slow = Queue.prepare_data(crash_jobs.slow, (self.log, self.marker),
                                   job_id='slow-job', timeout=120,
                                   retry=Retry(max=1) if retry else None,
                                   meta={'retry_max': 1 if retry else 0})
-        data.insert(SLOW_AT, slow)
+        if not survivor_idle:
+            data.insert(SLOW_AT, slow)
         jobs = []
         for start in range(0, len(data), 100):        # one transaction per 100 jobs
             jobs.extend(self.q.enqueue_many(data[start:start + 100]))
+        if survivor_idle:
+            finished = self.q.finished_job_registry
+            poll(lambda: self.q.count == 0 and finished.get_job_count(cleanup=False) == QUICK_JOBS,
+                 30, 'the quick jobs to finish')
+            # (state_name: remote states read 'WorkerStatus.IDLE' today; see
+            # test_remote_worker_state_reads_as_in_rq and BUGS.md 'Crash test'.)
+            poll(lambda: sorted(state_name(w) for w in Worker.all(connection=self.store))
+                 == ['idle', 'idle'], 5, 'both workers to report themselves idle')
+            jobs.extend(self.q.enqueue_many([slow]))
         ids = [job.id for job in jobs]
         self.assertEqual(len(set(ids)), QUICK_JOBS + 1)
         return ids, slow.job_id
 
     # -- the scenario ------------------------------------------------------------
 
-    def run_crash(self, retry):
-        procs = [self.spawn_worker('worker-a'), self.spawn_worker('worker-b')]
-        ids, slow_id = self.enqueue_all(retry)
-        slow_job = Job(slow_id, connection=self.store) if False else None
-        del slow_job
+    def run_crash(self, retry, survivor_idle=False):
+        self.spawn_worker('worker-a')
+        self.spawn_worker('worker-b')
+        ids, slow_id = self.enqueue_all(retry, survivor_idle)
 
         # 1. The slow job has started somewhere: find its worker through the store.
         poll(lambda: os.path.exists(self.marker) and os.path.getsize(self.marker) > 0,
@@ -169,6 +189,7 @@ class CrashTest(unittest.TestCase):
         # 2. SIGKILL it mid-job.
         os.kill(victim.pid, signal.SIGKILL)
         killed_at = time.monotonic()
+        self.queued_at_kill = self.q.count
         self.assertEqual(victim.wait(10), -signal.SIGKILL)
 
         # 3. The survivor notices the missed heartbeats within a few seconds ...
@@ -187,7 +208,7 @@ class CrashTest(unittest.TestCase):
             return (self.q.count == 0
                     and failed_reg.get_job_count(cleanup=False) == expect_failed
                     and finished_reg.get_job_count(cleanup=False) == len(ids) - expect_failed)
-        poll(all_done, 45, 'every job to end (queue %d, finished %d, failed %d)' % (
+        poll(all_done, 45, lambda: 'every job to end (queue %d, finished %d, failed %d)' % (
             self.q.count, finished_reg.get_job_count(cleanup=False),
             failed_reg.get_job_count(cleanup=False)))
 
@@ -283,9 +304,26 @@ class CrashTest(unittest.TestCase):
         detected = self.run_crash(retry=False)
         self.report(detected)
 
+    def test_idle_survivor_wakes_for_the_abandoned_job(self):
+        detected = self.run_crash(retry=True, survivor_idle=True)
+        self.report(detected)
+
+    def test_remote_worker_state_reads_as_in_rq(self):
+        """Another process's worker reads 'idle', as RQ's Worker.find_by_key gives it."""
+        proc = self.spawn_worker('worker-a')
+        poll(lambda: Worker.all(connection=self.store), 10, 'the worker to register')
+        try:
+            poll(lambda: [w.get_state() for w in Worker.all(connection=self.store)] == ['idle'],
+                 3, lambda: "Worker.all()[0].get_state() == 'idle' (it is %r)"
+                 % ([w.get_state() for w in Worker.all(connection=self.store)],))
+        finally:
+            proc.send_signal(signal.SIGINT)
+            self.assertEqual(proc.wait(15), 0, self.output('worker-a'))
+
     def report(self, detected):
         if os.environ.get('RQE_CRASH_VERBOSE'):
             print(f'\n{self.id()}: abandoned job detected {detected:.2f} s after SIGKILL; '
+                  f'{self.queued_at_kill} jobs still queued at the kill; '
                   f'test took {time.monotonic() - self.started_at:.1f} s', file=sys.stderr)
 
 

@@ -1,0 +1,419 @@
+"""The core lifecycle tests of test_rq_emulator.py, run again on a SqliteStore, plus what only
+a store in a file can do: survive a restart, serve a worker through another store object (as
+another process would), show that worker in ``Worker.all()``, and fail or retry the job of a
+worker that stopped beating (AbandonedJobError).
+
+Run this file under unittest discovery or as ``python -m unittest tests.test_sqlite_lifecycle``
+(not as a script): a SqliteStore stores job functions by import path, and the functions of
+test_rq_emulator.py are importable as ``test_rq_emulator.<name>`` only when that file is
+imported as a module, not run as ``__main__``.
+
+Inherited tests skipped on SqliteStore, and why (each is inherent to a store that keeps
+pickled records rather than live objects, and each still runs on MemoryStore):
+
+- Job functions or callbacks that are lambdas or nested functions (a SqliteStore refuses
+  them with ValueError; they cannot be imported by a worker process):
+  ArgumentCaptureTests.test_functions_from_main_nested_and_lambdas_work,
+  ArgumentCaptureTests.test_results_and_meta_are_captured_when_stored,
+  DependencyAndCallbackTests.test_callbacks,
+  GetResultTests.test_stopped_job_raises_job_failed_error,
+  GetResultTests.test_timeout_none_waits_as_long_as_it_takes,
+  GetResultTests.test_waits_for_a_running_job,
+  LifecycleTests.test_registries_membership,
+  LifecycleTests.test_statuses_queued_started_finished,
+  LifecycleTests.test_timestamps_follow_the_store_clock,
+  PredicateAndCountTests.test_is_started_inside_the_job,
+  SchedulingTests.test_retry_interval_waits_as_scheduled,
+  SyncQueueTests.test_is_async_false_current_job_and_retry,
+  SyncQueueTests.test_is_async_false_failure,
+  SyncQueueTests.test_is_async_false_runs_inside_enqueue,
+  TimeoutTests.test_what_a_timed_out_job_returns_later_is_discarded,
+  WorkerTests.test_concurrent_enqueuers_and_workers_run_each_job_once,
+  WorkerTests.test_get_current_job,
+  WorkerTests.test_job_functions_run_outside_the_lock,
+  WorkerTests.test_priority_is_rechecked_on_every_dequeue,
+  WorkerTests.test_stop_finishes_job_in_hand_and_takes_no_new_one.
+- A bound method of a local object as the job function (``order.append``, ``event.set``):
+  the record is pickled, so the job runs on a copy (or the object, a lock, cannot be
+  pickled): DependencyAndCallbackTests.test_chain_runs_in_order,
+  SchedulingTests.test_advance_wakes_a_live_worker, WorkerTests.test_strict_priority.
+- The 'reference' serializer keeps argument objects by identity, which only memory can:
+  ArgumentCaptureTests.test_reference_serializer_keeps_objects.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from datetime import timedelta
+
+import test_rq_emulator as core
+from rq_emulator import (
+    FailedJobRegistry, FinishedJobRegistry, Job, JobFailedError, JobStatus, ManualClock, Queue,
+    Retry, ScheduledJobRegistry, SqliteStore, Worker, get_current_job,
+)
+
+WAIT = core.WAIT
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STARTED = threading.Event()     # set by block_on_gate once it runs
+GATE = threading.Event()        # block_on_gate returns once this is set
+
+
+# ---- job functions (module level, so a SqliteStore can store them by import path) -----------
+
+def add(a, b):
+    return a + b
+
+
+def boom(message):
+    raise ValueError(message)
+
+
+def block_on_gate():
+    STARTED.set()
+    return GATE.wait(WAIT)
+
+
+RUNS = collections.Counter()    # job id -> times count_run ran it
+RUNS_LOCK = threading.Lock()
+
+
+def count_run():
+    job = get_current_job()
+    with RUNS_LOCK:
+        RUNS[job.id] += 1
+    return job.id
+
+
+def die_in_child():
+    """Kills the worker process that runs it, when told to by the environment."""
+    if os.environ.get('RQE_TEST_DIE') == '1':
+        os._exit(17)
+    return 'survived'
+
+
+# ---- the core suite on a SqliteStore -------------------------------------------------------
+
+def new_path(test):
+    folder = tempfile.TemporaryDirectory()
+    test.addCleanup(folder.cleanup)
+    return os.path.join(folder.name, 'rq.sqlite3')
+
+
+def open_store(test, path, clock=None, poll_interval=0.02):
+    store = SqliteStore(path, clock=clock, poll_interval=poll_interval)
+    test.addCleanup(store.close)
+    return store
+
+
+class SqliteBase:
+    """Mixed in before a test_rq_emulator test class: the same tests, on a SqliteStore."""
+
+    def make_store(self, clock):
+        return open_store(self, new_path(self), clock)
+
+
+def _skip(reason):
+    return unittest.skip(reason)(lambda self: None)
+
+
+_LOCAL_FUNCTION = 'a lambda or nested job function or callback cannot be stored in a SqliteStore'
+_LOCAL_OBJECT = 'a bound method of a local object: the pickled record runs on a copy'
+_REFERENCE = "the 'reference' serializer keeps objects by identity, which only memory can"
+
+
+class SqliteStoreAndConnectionTests(SqliteBase, core.StoreAndConnectionTests):
+    pass
+
+
+class SqliteSeedExampleTests(SqliteBase, core.SeedExampleTests):
+    pass
+
+
+class SqliteGetResultTests(SqliteBase, core.GetResultTests):
+    test_stopped_job_raises_job_failed_error = _skip(_LOCAL_FUNCTION)
+    test_timeout_none_waits_as_long_as_it_takes = _skip(_LOCAL_FUNCTION)
+    test_waits_for_a_running_job = _skip(_LOCAL_FUNCTION)
+
+
+class SqlitePredicateAndCountTests(SqliteBase, core.PredicateAndCountTests):
+    test_is_started_inside_the_job = _skip(_LOCAL_FUNCTION)
+
+
+class SqliteEnqueueOptionTests(SqliteBase, core.EnqueueOptionTests):
+    pass
+
+
+class SqliteToDictTests(SqliteBase, core.ToDictTests):
+    pass
+
+
+class SqliteLifecycleTests(SqliteBase, core.LifecycleTests):
+    test_registries_membership = _skip(_LOCAL_FUNCTION)
+    test_statuses_queued_started_finished = _skip(_LOCAL_FUNCTION)
+    test_timestamps_follow_the_store_clock = _skip(_LOCAL_FUNCTION)
+
+
+class SqliteWorkerTests(SqliteBase, core.WorkerTests):
+    test_concurrent_enqueuers_and_workers_run_each_job_once = _skip(_LOCAL_FUNCTION)
+    test_get_current_job = _skip(_LOCAL_FUNCTION)
+    test_job_functions_run_outside_the_lock = _skip(_LOCAL_FUNCTION)
+    test_priority_is_rechecked_on_every_dequeue = _skip(_LOCAL_FUNCTION)
+    test_stop_finishes_job_in_hand_and_takes_no_new_one = _skip(_LOCAL_FUNCTION)
+    test_strict_priority = _skip(_LOCAL_OBJECT)
+
+
+class SqliteSchedulingTests(SqliteBase, core.SchedulingTests):
+    test_advance_wakes_a_live_worker = _skip(_LOCAL_OBJECT)
+    test_retry_interval_waits_as_scheduled = _skip(_LOCAL_FUNCTION)
+
+
+class SqliteTTLTests(SqliteBase, core.TTLTests):
+    pass
+
+
+class SqliteTimeoutTests(SqliteBase, core.TimeoutTests):
+    test_what_a_timed_out_job_returns_later_is_discarded = _skip(_LOCAL_FUNCTION)
+
+
+class SqliteArgumentCaptureTests(SqliteBase, core.ArgumentCaptureTests):
+    test_functions_from_main_nested_and_lambdas_work = _skip(_LOCAL_FUNCTION)
+    test_results_and_meta_are_captured_when_stored = _skip(_LOCAL_FUNCTION)
+    test_reference_serializer_keeps_objects = _skip(_REFERENCE)
+
+
+class SqliteBadInputTests(SqliteBase, core.BadInputTests):
+    pass
+
+
+class SqliteDependencyAndCallbackTests(SqliteBase, core.DependencyAndCallbackTests):
+    test_callbacks = _skip(_LOCAL_FUNCTION)
+    test_chain_runs_in_order = _skip(_LOCAL_OBJECT)
+
+
+class SqliteSyncQueueTests(SqliteBase, core.SyncQueueTests):
+    test_is_async_false_current_job_and_retry = _skip(_LOCAL_FUNCTION)
+    test_is_async_false_failure = _skip(_LOCAL_FUNCTION)
+    test_is_async_false_runs_inside_enqueue = _skip(_LOCAL_FUNCTION)
+
+
+# ---- what only a shared, persistent store does ---------------------------------------------
+
+class SqliteTestCase(unittest.TestCase):
+    """A SqliteStore file per test, a quiet logger, and GATE/STARTED reset."""
+
+    def setUp(self):
+        self.path = new_path(self)
+        STARTED.clear()
+        GATE.clear()
+        self.addCleanup(GATE.set)           # never leave a job (or a worker) blocked
+        logger = logging.getLogger('rq_emulator')
+        saved = (logger.handlers[:], logger.propagate)
+        logger.handlers[:] = [logging.NullHandler()]
+        logger.propagate = False
+
+        def restore():
+            logger.handlers[:], logger.propagate = saved
+        self.addCleanup(restore)
+
+    def start_worker(self, queue, **kwargs):
+        worker = Worker([queue], **kwargs)
+        worker.start()
+        self.addCleanup(worker.stop, WAIT)
+        return worker
+
+
+class RestartTests(SqliteTestCase):
+
+    def make_jobs(self, store):
+        """A finished, a failed, a scheduled and a queued job, the first two run by a worker."""
+        q = Queue('default', connection=store)
+        finished = q.enqueue(add, 2, 3, result_ttl=-1)
+        failed = q.enqueue(boom, 'kaput')
+        self.assertTrue(Worker([q]).work(burst=True))
+        scheduled = q.enqueue_in(timedelta(hours=1), add, 1, 1)
+        queued = q.enqueue(add, 20, 22)
+        return finished, failed, scheduled, queued
+
+    def test_jobs_survive_opening_a_new_store_on_the_file(self):
+        store = SqliteStore(self.path)
+        finished, failed, scheduled, queued = self.make_jobs(store)
+        store.close()
+
+        store = open_store(self, self.path)
+        q = Queue('default', connection=store)
+        self.assertEqual(Queue.all(connection=store), [q])
+        self.assertEqual(q.get_job_ids(), [queued.id])
+        fetched = Job.fetch(finished.id, connection=store)
+        self.assertEqual(fetched.get_status(), JobStatus.FINISHED)
+        self.assertEqual(fetched.return_value(), 5)
+        self.assertEqual(fetched.get_result(timeout=0), 5)
+        self.assertEqual(fetched.args, (2, 3))
+        self.assertIn(finished.id, FinishedJobRegistry(queue=q))
+        fetched = Job.fetch(failed.id, connection=store)
+        self.assertEqual(fetched.get_status(), JobStatus.FAILED)
+        self.assertIn('ValueError: kaput', fetched.exc_info)
+        self.assertIn(failed.id, FailedJobRegistry(queue=q))
+        with self.assertRaises(JobFailedError):
+            fetched.get_result(timeout=0)
+        self.assertEqual(Job.fetch(scheduled.id, connection=store).get_status(),
+                         JobStatus.SCHEDULED)
+        self.assertIn(scheduled.id, ScheduledJobRegistry(queue=q))
+        self.assertTrue(Worker([q]).work(burst=True))       # the new store runs the queued job
+        self.assertEqual(Job.fetch(queued.id, connection=store).return_value(), 42)
+
+    def test_a_fresh_process_reads_the_jobs_and_runs_the_queued_one(self):
+        store = open_store(self, self.path)
+        jobs = self.make_jobs(store)
+        script = (
+            'import json, sys\n'
+            'from rq_emulator import Job, Queue, SqliteStore, Worker\n'
+            'store = SqliteStore(sys.argv[1])\n'
+            'out = []\n'
+            'for job in Job.fetch_many(sys.argv[2:], connection=store):\n'
+            '    out.append([job.get_status().value, job.return_value(), job.exc_info])\n'
+            "q = Queue('default', connection=store)\n"
+            'out.append(q.get_job_ids())\n'
+            'out.append(Worker([q]).work(burst=True))\n'
+            'print(json.dumps(out))\n'
+        )
+        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE='1')
+        proc = subprocess.run([sys.executable, '-c', script, self.path] + [j.id for j in jobs],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        (finished, failed, scheduled, queued, ids, did_work) = json.loads(proc.stdout)
+        self.assertEqual(finished, ['finished', 5, None])
+        self.assertEqual(failed[:2], ['failed', None])
+        self.assertIn('ValueError: kaput', failed[2])
+        self.assertEqual(scheduled, ['scheduled', None, None])
+        self.assertEqual(queued, ['queued', None, None])
+        self.assertEqual((ids, did_work), ([jobs[3].id], True))
+        self.assertEqual(jobs[3].get_result(timeout=WAIT), 42)   # seen through this process's store
+        self.assertEqual(jobs[3].get_status(), JobStatus.FINISHED)
+
+
+class SharedStoreTests(SqliteTestCase):
+
+    def test_a_worker_on_another_store_object_runs_jobs_and_shows_in_worker_all(self):
+        web, back = open_store(self, self.path), open_store(self, self.path)
+        worker = self.start_worker(Queue('default', connection=back), name='backend-1')
+        q = Queue('default', connection=web)
+        jobs = [q.enqueue(add, i, i) for i in range(3)]
+        self.assertEqual([job.get_result(timeout=WAIT) for job in jobs], [0, 2, 4])
+        seen = Worker.all(connection=web)
+        self.assertEqual([w.name for w in seen], ['backend-1'])
+        self.assertIsNot(seen[0], worker)   # a view built from the record in the file
+        self.assertEqual(seen[0].queue_names(), ['default'])
+        self.assertEqual(seen[0].pid, os.getpid())
+        self.assertEqual(Worker.count(connection=web, queue=q), 1)
+        self.assertIs(worker.stop(timeout=WAIT), True)
+        self.assertEqual(Worker.all(connection=web), [])
+
+    def test_workers_on_separate_store_objects_run_each_job_once(self):
+        RUNS.clear()
+        workers = [self.start_worker(Queue('default', connection=open_store(self, self.path)))
+                   for _ in range(3)]
+        q = Queue('default', connection=open_store(self, self.path))
+        jobs = [q.enqueue(count_run) for _ in range(60)]
+        self.assertEqual([job.get_result(timeout=WAIT) for job in jobs], [job.id for job in jobs])
+        for worker in workers:
+            self.assertIs(worker.stop(timeout=WAIT), True)
+        self.assertEqual(set(RUNS), {job.id for job in jobs})
+        self.assertEqual(set(RUNS.values()), {1})
+        self.assertEqual(sum(w.successful_job_count for w in workers), 60)
+
+    def test_worker_all_shows_what_a_busy_worker_is_doing(self):
+        web, back = open_store(self, self.path), open_store(self, self.path)
+        job = Queue('default', connection=web).enqueue(block_on_gate)
+        worker = self.start_worker(Queue('default', connection=back), name='busy-1',
+                                   job_monitoring_interval=0.05)
+        self.assertTrue(STARTED.wait(WAIT))
+        self.assertEqual(job.get_status(), JobStatus.STARTED)
+        with web.transaction() as tx:       # the heartbeat (every 0.05 s) publishes the job
+            self.assertTrue(tx.wait(lambda: (tx.get(('worker', 'busy-1')) or {}).get('job_id')
+                                    == job.id, WAIT))
+        view, = Worker.all(connection=web)
+        self.assertEqual(view.get_current_job_id(), job.id)
+        GATE.set()
+        self.assertIs(job.get_result(timeout=WAIT), True)
+        self.assertIs(worker.stop(timeout=WAIT), True)
+
+
+class AbandonedJobTests(SqliteTestCase):
+    """A started job whose worker misses three heartbeats is retried, or failed."""
+
+    def start_stuck_job(self, **options):
+        """A job started by a live worker that (on the manual clock) never beats."""
+        self.clock = ManualClock(start=core.T0)
+        self.store = open_store(self, self.path, clock=self.clock)
+        self.q = Queue('default', connection=self.store)
+        job = self.q.enqueue(block_on_gate, **options)
+        # beats every 10 s of real time: none happens while the test runs
+        worker = self.start_worker(self.q, job_monitoring_interval=10)
+        self.assertTrue(STARTED.wait(WAIT))
+        self.assertEqual(job.get_status(), JobStatus.STARTED)
+        self.clock.advance(29)                  # two missed beats: still trusted
+        self.assertEqual(job.get_status(), JobStatus.STARTED)
+        return job, worker
+
+    def test_abandoned_job_without_retries_fails(self):
+        job, worker = self.start_stuck_job()
+        self.clock.advance(2)                   # past 3 * job_monitoring_interval
+        self.assertEqual(job.get_status(), JobStatus.FAILED)
+        self.assertIn('AbandonedJobError', job.exc_info)
+        self.assertIn(job.id, self.q.failed_job_registry)
+        self.assertNotIn(job.id, self.q.started_job_registry)
+        GATE.set()                              # what the lost job returns later is discarded
+        self.assertIs(worker.stop(timeout=WAIT), True)
+        self.assertEqual(job.get_status(), JobStatus.FAILED)
+        self.assertIsNone(job.return_value())
+        self.assertNotIn(job.id, self.q.finished_job_registry)
+
+    def test_abandoned_job_with_retries_left_is_retried(self):
+        job, worker = self.start_stuck_job(retry=Retry(max=1))
+        self.clock.advance(2)
+        self.assertEqual(job.get_status(), JobStatus.QUEUED)
+        job.refresh()
+        self.assertEqual(job.retries_left, 0)
+        self.assertIn('AbandonedJobError', job.exc_info)
+        self.assertEqual(self.q.get_job_ids(), [job.id])
+        STARTED.clear()
+        GATE.set()                              # the worker is free again and runs the retry
+        self.assertIs(job.get_result(timeout=WAIT), True)
+        self.assertTrue(STARTED.is_set())
+        self.assertEqual(job.get_status(), JobStatus.FINISHED)
+        self.assertIs(worker.stop(timeout=WAIT), True)
+
+    def test_a_worker_process_that_died_mid_job_is_noticed_by_a_live_worker(self):
+        store = open_store(self, self.path)
+        q = Queue('default', connection=store)
+        job = q.enqueue(die_in_child, retry=Retry(max=1))
+        script = ('import sys\n'
+                  'from rq_emulator import Queue, SqliteStore, Worker\n'
+                  "q = Queue('default', connection=SqliteStore(sys.argv[1]))\n"
+                  'Worker([q], job_monitoring_interval=0.05).work(burst=True)\n')
+        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE='1', RQE_TEST_DIE='1')
+        proc = subprocess.run([sys.executable, '-c', script, self.path], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 17, proc.stderr)
+        self.assertEqual(job.get_status(), JobStatus.STARTED)   # its worker is gone
+        # A worker here waits (no sleep) until the dead worker's heartbeat deadline, 0.15 s
+        # after the job started, retries the job, and runs it.
+        self.assertTrue(Worker([q], job_monitoring_interval=0.05).work(max_jobs=1,
+                                                                          max_idle_time=WAIT))
+        self.assertEqual(job.get_status(), JobStatus.FINISHED)
+        self.assertEqual(job.return_value(), 'survived')
+        job.refresh()
+        self.assertEqual(job.retries_left, 0)
+        self.assertEqual(Worker.all(connection=store), [])     # the dead worker's record expired
+
+
+if __name__ == '__main__':
+    unittest.main()
