@@ -1056,7 +1056,6 @@ def _unkey(text):
     return tuple(text.split('\x1f'))
 
 
-_STORES = {'memory': MemoryStore, 'sqlite': SqliteStore}
 _default_store = None        # the one piece of module-level state (SPEC §2)
 _default_store_lock = threading.Lock()
 
