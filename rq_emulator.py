@@ -719,7 +719,10 @@ class MemoryStore(BaseStore):
 
     def queue_pop(self, name):
         queue = self._queues.get(name)
-        return queue.popleft() if queue else None
+        if not queue:
+            return None
+        self._dirty = True
+        return queue.popleft()
 
     def queue_remove(self, name, job_id):
         queue = self._queues.get(name)
@@ -988,7 +991,8 @@ class SqliteStore(BaseStore):
     # -- sorted sets and timers ----------------------------------------------
 
     def zadd(self, key, member, score):
-        self._write('INSERT OR REPLACE INTO zsets (key, member, score) VALUES (?, ?, ?)',
+        self._write('INSERT INTO zsets (key, member, score) VALUES (?, ?, ?) '   # keeps its place
+                    'ON CONFLICT (key, member) DO UPDATE SET score = excluded.score',
                     _key(key), member, score)
 
     def zrem(self, key, member):
@@ -1004,9 +1008,9 @@ class SqliteStore(BaseStore):
         return self._q('SELECT COUNT(*) FROM zsets WHERE key = ?', _key(key)).fetchone()[0]
 
     def zmembers(self, key, max_score=math.inf, desc=False):
-        order = 'DESC' if desc else 'ASC'
+        order = 'DESC' if desc else 'ASC'       # ties in insertion order, as MemoryStore's sort
         return [r[0] for r in self._q(f'SELECT member FROM zsets WHERE key = ? AND score <= ? '
-                                      f'ORDER BY score {order}, rowid {order}', _key(key), max_score)]
+                                      f'ORDER BY score {order}, rowid', _key(key), max_score)]
 
     def timer_add(self, at, key, member):
         first = self.timer_next()
@@ -1018,7 +1022,7 @@ class SqliteStore(BaseStore):
         rows = self._q('SELECT seq, at, key, member FROM timers WHERE at <= ? ORDER BY at, seq',
                        now).fetchall()
         if rows:
-            self._write('DELETE FROM timers WHERE seq <= ? AND at <= ?', rows[-1][0], now)
+            self._write('DELETE FROM timers WHERE at <= ?', now)
         return [(_unkey(key), member, at) for _, at, key, member in rows]
 
     def timer_next(self):
@@ -2263,6 +2267,9 @@ def _housekeep(tx):
 def _tick(store):
     """Housekeep now, and run the due jobs of ``is_async=False`` queues in this thread."""
     with store.transaction() as tx:
+        for worker in list(store._live_workers.values()):
+            if worker._heartbeat_ttl is not None:
+                worker._beat(tx)            # alive in this process, whatever the clock says
         promoted = _housekeep(tx)
         inline = tx.smembers(('sync-queues',)) if promoted else ()
         inline = [job for job in promoted if job.origin in inline]
@@ -3290,16 +3297,21 @@ class Worker:
                              name=f'rq-heartbeat-{self.name}').start()
         _log.info('Worker %s: started with queues %s', self.name, ', '.join(self.queue_names()))
 
+    def _beat(self, tx):
+        """Renew this worker's heartbeat and its running job's; return that execution."""
+        self._heartbeat = now = tx.now()
+        execution = self._execution
+        if execution is not None and execution.state is _RUNNING:
+            job = execution.job
+            _zadd_until(tx, ('started', job.origin), job.id, now + self._heartbeat_ttl)
+        tx.set(('worker', self.name), self._record())
+        return execution
+
     def _heartbeat_loop(self):
         """On a shared store: renew this worker's and its job's heartbeat; take commands."""
         while not self._loop_done.wait(self._monitoring_interval):
             with self._store.transaction() as tx:
-                self._heartbeat = now = tx.now()
-                execution = self._execution
-                if execution is not None and execution.state is _RUNNING:
-                    job = execution.job
-                    _zadd_until(tx, ('started', job.origin), job.id, now + self._heartbeat_ttl)
-                tx.set(('worker', self.name), self._record())
+                execution = self._beat(tx)
                 command = tx.get(('worker-command', self.name))
                 if command is not None:
                     tx.delete(('worker-command', self.name))

@@ -40,7 +40,11 @@ DETECT_WITHIN = 5.0         # seconds from SIGKILL to the abandoned job leaving 
 MAX_IDLE = 40               # a worker ends by itself after this many idle seconds (backstop)
 
 WORKER_SCRIPT = '''
-import logging, sys
+import faulthandler, logging, signal, sys
+faulthandler.register(signal.SIGUSR1, all_threads=True)   # the test's post-mortem on a hang
+# Ctrl-C stops work() gracefully; a SIGINT ignored by whoever started the test
+# (a shell's background job) would be inherited, so install Python's handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from rq_emulator import SqliteStore, Worker
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                     format='%(process)d %(levelname)s %(message)s')
@@ -112,10 +116,30 @@ class CrashTest(unittest.TestCase):
         self.procs[name] = proc
         return proc
 
+    def wait_or_dump(self, name, timeout):
+        """proc.wait(timeout); if it hangs, fail with its threads' stacks (faulthandler)."""
+        proc = self.procs[name]
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+            self.fail(f'{name} did not exit within {timeout} s; stdout, stderr: '
+                      f'{self.output(name)}')
+
     def output(self, name):
         with open(os.path.join(self.dir, f'{name}.out')) as out, \
                 open(os.path.join(self.dir, f'{name}.err')) as err:
             return out.read(), err.read()
+
+    def failed_quick_jobs(self):
+        """id -> exc_info of every failed job but the slow one (a diagnosis for failures)."""
+        ids = self.q.failed_job_registry.get_job_ids(cleanup=False)
+        return {job.id: job.exc_info for job in Job.fetch_many(ids, connection=self.store)
+                if job is not None and job.id != 'slow-job'}
 
     def executions(self):
         """job id -> [(attempt, pid), ...] in log order."""
@@ -145,8 +169,13 @@ class CrashTest(unittest.TestCase):
             jobs.extend(self.q.enqueue_many(data[start:start + 100]))
         if survivor_idle:
             finished = self.q.finished_job_registry
-            poll(lambda: self.q.count == 0 and finished.get_job_count(cleanup=False) == QUICK_JOBS,
-                 30, 'the quick jobs to finish')
+            failed = self.q.failed_job_registry
+            poll(lambda: self.q.count == 0 and finished.get_job_count(cleanup=False)
+                 + failed.get_job_count(cleanup=False) == QUICK_JOBS, 30,
+                 lambda: 'the quick jobs to end (queued %d, finished %d, failed %d)' % (
+                     self.q.count, finished.get_job_count(cleanup=False),
+                     failed.get_job_count(cleanup=False)))
+            self.assertEqual(self.failed_quick_jobs(), {}, 'quick jobs failed (all should succeed)')
             # (state_name: remote states read 'WorkerStatus.IDLE' today; see
             # test_remote_worker_state_reads_as_in_rq and BUGS.md 'Crash test'.)
             poll(lambda: sorted(state_name(w) for w in Worker.all(connection=self.store))
@@ -169,7 +198,9 @@ class CrashTest(unittest.TestCase):
         with open(self.marker) as file:
             marker_pid = int(file.read())
         job = Job.fetch(slow_id, connection=self.store)
-        self.assertEqual(job.get_status(), JobStatus.STARTED)
+        self.assertEqual(job.get_status(), JobStatus.STARTED,
+                         'the slow job, still running in pid %d, is no longer started: %r; '
+                         'executions %r' % (marker_pid, job.exc_info, self.executions()[slow_id]))
         victim_name = job.worker_name
         self.assertIn(victim_name, self.procs)
         victim = self.procs[victim_name]
@@ -208,14 +239,14 @@ class CrashTest(unittest.TestCase):
             return (self.q.count == 0
                     and failed_reg.get_job_count(cleanup=False) == expect_failed
                     and finished_reg.get_job_count(cleanup=False) == len(ids) - expect_failed)
-        poll(all_done, 45, lambda: 'every job to end (queue %d, finished %d, failed %d)' % (
+        poll(all_done, 45, lambda: 'every job to end (queue %d, finished %d, failed %d: %r)' % (
             self.q.count, finished_reg.get_job_count(cleanup=False),
-            failed_reg.get_job_count(cleanup=False)))
+            failed_reg.get_job_count(cleanup=False), self.failed_quick_jobs()))
 
         # 5. It exits cleanly when told (Ctrl-C: stop after the job in hand).
         self.assertIsNone(survivor.poll(), 'the surviving worker died: %r' % (self.output(survivor_name),))
         survivor.send_signal(signal.SIGINT)
-        self.assertEqual(survivor.wait(15), 0, self.output(survivor_name))
+        self.assertEqual(self.wait_or_dump(survivor_name, 15), 0, self.output(survivor_name))
         out, err = self.output(survivor_name)
         self.assertEqual(Worker.all(connection=self.store), [])
 
@@ -318,7 +349,7 @@ class CrashTest(unittest.TestCase):
                  % ([w.get_state() for w in Worker.all(connection=self.store)],))
         finally:
             proc.send_signal(signal.SIGINT)
-            self.assertEqual(proc.wait(15), 0, self.output('worker-a'))
+            self.assertEqual(self.wait_or_dump('worker-a', 15), 0, self.output('worker-a'))
 
     def report(self, detected):
         if os.environ.get('RQE_CRASH_VERBOSE'):

@@ -350,13 +350,20 @@ class AbandonedJobTests(SqliteTestCase):
     """A started job whose worker misses three heartbeats is retried, or failed."""
 
     def start_stuck_job(self, **options):
-        """A job started by a live worker that (on the manual clock) never beats."""
+        """A job started by a worker that, as far as this store can tell, never beats.
+
+        The worker uses its own store object on the same file, with a clock of its own
+        that stands still: like a worker in another process whose heartbeats stopped.
+        (Workers of this store object beat whenever its clock moves: they are alive.)
+        """
         self.clock = ManualClock(start=core.T0)
         self.store = open_store(self, self.path, clock=self.clock)
         self.q = Queue('default', connection=self.store)
         job = self.q.enqueue(block_on_gate, **options)
+        worker_store = open_store(self, self.path, clock=ManualClock(start=core.T0))
         # beats every 10 s of real time: none happens while the test runs
-        worker = self.start_worker(self.q, job_monitoring_interval=10)
+        worker = self.start_worker(Queue('default', connection=worker_store),
+                                   job_monitoring_interval=10)
         self.assertTrue(STARTED.wait(WAIT))
         self.assertEqual(job.get_status(), JobStatus.STARTED)
         self.clock.advance(29)                  # two missed beats: still trusted
@@ -389,6 +396,19 @@ class AbandonedJobTests(SqliteTestCase):
         self.assertIs(job.get_result(timeout=WAIT), True)
         self.assertTrue(STARTED.is_set())
         self.assertEqual(job.get_status(), JobStatus.FINISHED)
+        self.assertIs(worker.stop(timeout=WAIT), True)
+
+    def test_advancing_the_clock_does_not_abandon_a_live_worker_of_this_process(self):
+        clock = ManualClock(start=core.T0)
+        store = open_store(self, self.path, clock=clock)
+        q = Queue('default', connection=store)
+        job = q.enqueue(block_on_gate)
+        worker = self.start_worker(q, job_monitoring_interval=10)
+        self.assertTrue(STARTED.wait(WAIT))
+        clock.advance(3600)                     # an hour: far past three heartbeats
+        self.assertEqual(job.get_status(), JobStatus.STARTED)
+        GATE.set()
+        self.assertIs(job.get_result(timeout=WAIT), True)
         self.assertIs(worker.stop(timeout=WAIT), True)
 
     def test_a_worker_process_that_died_mid_job_is_noticed_by_a_live_worker(self):

@@ -26,15 +26,6 @@ def importable_job():
     return 'ok'
 
 
-def _known_bug(method):
-    """``method`` expected to fail on one store only (expectedFailure on it would mark it
-    on the mixin, for every store). Remove when the bug in BUGS.md is fixed."""
-    def test(self):
-        return method(self)
-    test.__doc__ = method.__doc__
-    return unittest.expectedFailure(test)
-
-
 class StorageContract:
     """Every test here must pass on every store. Subclasses define ``make_store(clock)``."""
 
@@ -449,8 +440,7 @@ class MemoryStoreTests(StorageContract, unittest.TestCase):
     def make_store(self, clock):
         return MemoryStore(clock=clock)
 
-    # BUGS.md SqliteStore S5: MemoryStore.queue_pop does not mark the transaction as a write
-    test_a_pop_wakes_a_waiter = _known_bug(StorageContract.test_a_pop_wakes_a_waiter)
+    # BUGS.md SqliteStore S3: MemoryStore.queue_pop does not mark the transaction as a write
 
 
 def _temp_path(test):
@@ -472,10 +462,7 @@ class SqliteStoreTests(StorageContract, unittest.TestCase):
         return _open(self, _temp_path(self), clock, poll_interval=60)
 
     # BUGS.md SqliteStore S1: timers_due returns an out-of-order timer twice
-    test_timers_due_pops_each_timer_once = _known_bug(StorageContract.test_timers_due_pops_each_timer_once)
     # BUGS.md SqliteStore S2: ties among equal scores are ordered differently from MemoryStore
-    test_zmembers_ties_after_re_adding_a_member = _known_bug(StorageContract.test_zmembers_ties_after_re_adding_a_member)
-    test_zmembers_desc_ties_agree_across_stores = _known_bug(StorageContract.test_zmembers_desc_ties_agree_across_stores)
 
 
 class SqliteOnlyTests(unittest.TestCase):
