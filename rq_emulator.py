@@ -856,6 +856,11 @@ def _function_path(func, where):
                          'worker process; define it in a module')
     if inspect.isfunction(func) or inspect.isbuiltin(func):
         return f'{module or "builtins"}.{qualname}'
+    owner = type(getattr(func, '__self__', func))
+    if owner.__module__ == '__main__' or '<' in owner.__qualname__:
+        raise ValueError(f'cannot store job function {func!r} in {where}: its class '
+                         f'{owner.__qualname__} is defined in __main__ or in a function, so a '
+                         'worker process cannot import it; define it in a module')
     return func                 # a bound method or callable object: pickled with the record
 
 
@@ -2241,6 +2246,20 @@ def _delete(tx, job, delete_dependents=False):
     tx.job_delete(job.id)
 
 
+def _unreadable(tx, job_id, origin, exc):
+    """Replace a record no one can read (say, it pickled a class of another program's
+    __main__) by a failed job that says so, instead of letting it stop a worker."""
+    _log.error('%s: job %s cannot be read, and is failed: %s', origin, job_id, exc)
+    record = _BLANK_RECORD[:]
+    record[_ID], record[_STATUS], record[_ORIGIN] = job_id, JobStatus.FAILED, origin
+    record[_CREATED] = record[_ENDED] = tx.now()
+    record[_EXC_INFO] = f'{type(exc).__name__}: {exc}'
+    tx.job_put(job_id, record)
+    for kind in _REGISTRY_KINDS:
+        tx.zrem((kind, origin), job_id)
+    tx.zadd(('failed', origin), job_id, math.inf)
+
+
 def _suspended(tx):
     until = tx.get(('suspended',))
     return until is not None and until > tx.now()
@@ -2254,7 +2273,12 @@ def _housekeep(tx):
             if tx.zscore(key, job_id) != at:
                 continue                    # stale: the entry moved or left since
             tx.zrem(key, job_id)
-        record = tx.job_get(job_id)         # also deletes the job if its record expired
+        try:
+            record = tx.job_get(job_id)     # also deletes the job if its record expired
+        except DeserializationError as exc:
+            if key[0] in ('scheduled', 'started'):
+                _unreadable(tx, job_id, key[1], exc)
+            continue
         if key[0] == 'started' and record is not None and record[_STATUS] is _STARTED_STATUS:
             _abandoned(tx, Job._from_record(record, tx), at)
         if key[0] == 'scheduled' and record is not None and record[_STATUS] is JobStatus.SCHEDULED:
@@ -3216,6 +3240,8 @@ class Worker:
         return execution.job if execution is not None and execution.state is _RUNNING else None
 
     def get_current_job_id(self):
+        if self._remote_job_id is not None:
+            return self._remote_job_id
         job = self.get_current_job()
         return job.id if job is not None else None
 
@@ -3233,7 +3259,7 @@ class Worker:
             self.birth_date = _to_datetime(self._heartbeat)
             tx.sadd(('workers',), self.name)
             tx.set(('worker', self.name), self._record())
-            tx.delete(('worker-command', self.name))
+            tx.delete(('worker-commands', self.name))
         store._live_workers[self.name] = self
 
     def register_death(self):
@@ -3301,9 +3327,13 @@ class Worker:
         """Renew this worker's heartbeat and its running job's; return that execution."""
         self._heartbeat = now = tx.now()
         execution = self._execution
-        if execution is not None and execution.state is _RUNNING:
-            job = execution.job
-            _zadd_until(tx, ('started', job.origin), job.id, now + self._heartbeat_ttl)
+        if execution is not None and execution.state is not _ABANDONED:
+            job = execution.job                 # running, or in its callbacks: still ours until
+            key = ('started', job.origin)       # _finish takes it out of the started registry
+            stored = tx.job_get(job.id) if tx.zscore(key, job.id) is not None else None
+            if stored is not None and stored[_WORKER_NAME] == self.name \
+                    and stored[_STARTED] == job._rec[_STARTED]:
+                _zadd_until(tx, key, job.id, now + self._heartbeat_ttl)
         tx.set(('worker', self.name), self._record())
         return execution
 
@@ -3312,13 +3342,15 @@ class Worker:
         while not self._loop_done.wait(self._monitoring_interval):
             with self._store.transaction() as tx:
                 execution = self._beat(tx)
-                command = tx.get(('worker-command', self.name))
-                if command is not None:
-                    tx.delete(('worker-command', self.name))
-            if command == 'shutdown':
-                self.request_stop()
-            elif command is not None and execution is not None:
-                _stop_execution(self, execution)
+                commands = tx.get(('worker-commands', self.name), ())
+                if commands:
+                    tx.delete(('worker-commands', self.name))
+            for command in commands:
+                if command == 'shutdown':
+                    self.request_stop()
+                elif (execution is not None and execution.state is _RUNNING
+                      and command == f'stop-job {execution.job.id}'):
+                    _stop_execution(self, execution)
 
     def _drive(self):
         """Run the loop in this thread; the thread that ends it normally retires the worker."""
@@ -3357,11 +3389,11 @@ class Worker:
             while not self._stopping:
                 _housekeep(tx)
                 if _suspended(tx):
-                    if self._burst:
+                    timeout = self._wait_timeout(tx, idle_since)
+                    if self._burst or (timeout is not None and timeout <= 0):
                         return None         # RQ: a suspended burst worker exits
                     self._state = WorkerStatus.SUSPENDED
-                    tx.wait_for_work(lambda: self._stopping or not _suspended(tx),
-                                     self._wait_timeout(tx, idle_since))
+                    tx.wait_for_work(lambda: self._stopping or not _suspended(tx), timeout)
                     continue
                 for queue in self._order:
                     job_id = tx.queue_pop(queue.name)
@@ -3387,13 +3419,11 @@ class Worker:
 
     @staticmethod
     def _read(tx, queue, job_id):
-        """The record of a popped job; one that cannot be read is set aside, not run."""
+        """The record of a popped job; one that cannot be read is failed, not run."""
         try:
             return tx.job_get(job_id)
-        except DeserializationError:
-            _log.exception('%s: job %s cannot be read; moved to the failed job registry',
-                           queue.name, job_id)
-            tx.zadd(('failed', queue.name), job_id, math.inf)
+        except DeserializationError as exc:
+            _unreadable(tx, job_id, queue.name, exc)
             return None
 
     def _wait_timeout(self, tx, idle_since):
@@ -3595,7 +3625,8 @@ def _stop_execution(worker, execution):
 
 def _send_command(worker, command):
     with worker._store.transaction() as tx:
-        tx.set(('worker-command', worker.name), command)
+        key = ('worker-commands', worker.name)
+        tx.set(key, tx.get(key, ()) + (command,))
 
 
 def send_shutdown_command(connection, worker_name):
@@ -3613,7 +3644,10 @@ def suspend(connection=None, ttl=None):
     """Suspend the workers of a store: they finish the job in hand and take no new one."""
     store = _resolve_store(connection)
     with store.transaction() as tx:
-        tx.set(('suspended',), math.inf if ttl is None else tx.now() + ttl)
+        until = math.inf if ttl is None else tx.now() + ttl
+        tx.set(('suspended',), until)
+        if ttl is not None:
+            tx.timer_add(until, ('suspended',), '')   # idle workers wake when it ends
 
 
 def resume(connection=None):
@@ -3631,10 +3665,11 @@ def is_suspended(connection=None, worker=None):
 
 
 def send_kill_horse_command(connection, worker_name):
+    """Stop the job the worker named ``worker_name`` is running, if any."""
     for worker in Worker.all(connection):
-        execution = worker._execution
-        if worker.name == worker_name and execution is not None:
-            send_stop_job_command(connection, execution.job.id)
+        job_id = worker.get_current_job_id()
+        if worker.name == worker_name and job_id is not None:
+            send_stop_job_command(connection, job_id)
 
 
 def cancel_job(job_id, connection=None, serializer=None, enqueue_dependents=False):
