@@ -34,6 +34,7 @@ import heapq
 import importlib
 import importlib.machinery
 import inspect
+import io
 import itertools
 import json
 import logging
@@ -933,6 +934,7 @@ class SqliteStore(BaseStore):
                 _function_path(callback.func, repr(self))     # raises if another process can't import it
         try:
             data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
+            _ImportableOnly(io.BytesIO(data)).load()     # what another process could read back
         except Exception as exc:
             raise ValueError(f'cannot store job {job_id!r} in {self!r}: {exc}') from exc
         self._write('INSERT OR REPLACE INTO jobs (id, record, expires) '
@@ -1055,6 +1057,16 @@ class SqliteStore(BaseStore):
 
     def delete(self, key):
         self._write('DELETE FROM kv WHERE key = ?', _key(key))
+
+
+class _ImportableOnly(pickle.Unpickler):
+    """Reads a pickle back, refusing what a worker process could not import (__main__)."""
+
+    def find_class(self, module, name):
+        if module == '__main__':
+            raise ValueError(f'{name!r} is defined in __main__, which a worker process cannot '
+                             'import; define it in a module')
+        return super().find_class(module, name)
 
 
 def _key(key):
@@ -3358,6 +3370,9 @@ class Worker:
             ended = self._loop()
         except _INTERRUPTS:                 # a replaced thread's interrupt, arriving late
             return
+        except Exception:                   # an emulator bug or a broken store: never hang
+            _log.exception('Worker %s: stopped by an unexpected error', self.name)
+            ended = True
         if ended:
             self._retire()
 
@@ -3885,17 +3900,18 @@ def main(argv=None) -> int:
         args = _cli_parser().parse_args(argv)
     except SystemExit as exc:           # --help, or argparse's own usage error
         return exc.code if isinstance(exc.code, int) else 2
-    store = SqliteStore(args.db or os.environ.get(_DB_ENV) or _DEFAULT_DB)
+    store = None
     try:
+        store = SqliteStore(args.db or os.environ.get(_DB_ENV) or _DEFAULT_DB)
         return args.run(store, args)
     except _UsageError as exc:
         print(f'Error: {exc}', file=sys.stderr)
         return 2
-    except (RQEmulatorError, ValueError, TypeError, OSError) as exc:
+    except (RQEmulatorError, ValueError, TypeError, OSError, sqlite3.Error) as exc:
         print(f'Error: {exc}', file=sys.stderr)
         return 1
     finally:
-        if hasattr(store, 'close'):
+        if store is not None:
             store.close()
 
 
