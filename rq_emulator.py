@@ -1570,13 +1570,17 @@ class Job:
         Raises ``InvalidJobOperation`` when the job no longer exists.
         """
         if refresh:
-            with self._store.transaction() as tx:
-                record = tx.job_get(self.id)
+            record = self._stored()
             if record is None:
                 raise InvalidJobOperation(f'Failed to retrieve status for job: {self.id!r} '
                                           '(it was deleted or has expired)')
             self._load_state(record)
         return self._status
+
+    def _stored(self):
+        """This job's record as the store has it now, or None."""
+        with self._store.transaction() as tx:
+            return tx.job_get(self.id)
 
     def set_status(self, status, pipeline=None):
         with self._store.transaction() as tx:
@@ -1779,8 +1783,7 @@ class Job:
     @property
     def exc_info(self):
         """The traceback text of the job's last failure (read from the store), or None."""
-        with self._store.transaction() as tx:
-            record = tx.job_get(self.id)
+        record = self._stored()
         if record is not None:
             self._load_state(record)
         return self._exc_info
@@ -1789,8 +1792,7 @@ class Job:
 
     def refresh(self):
         """Re-read this job from the store; ``NoSuchJobError`` if it is gone."""
-        with self._store.transaction() as tx:
-            record = tx.job_get(self.id)
+        record = self._stored()
         if record is None:
             raise NoSuchJobError(f'No such job: {self.id!r}')
         self._load(record)
@@ -1811,8 +1813,7 @@ class Job:
 
     def get_meta(self, refresh=True):
         if refresh:
-            with self._store.transaction() as tx:
-                record = tx.job_get(self.id)
+            record = self._stored()
             if record is None:
                 raise NoSuchJobError(f'No such job: {self.id!r}')
             self._rec[_META], self._meta = record[_META], None
@@ -1820,8 +1821,7 @@ class Job:
 
     def to_dict(self, include_meta=True, include_result=True):
         """A JSON-friendly dict of the job as the store has it now (the emulator's shape)."""
-        with self._store.transaction() as tx:
-            record = tx.job_get(self.id)
+        record = self._stored()
         if record is not None:
             self._load_state(record)
         return {
@@ -2959,7 +2959,8 @@ class StartedJobRegistry(BaseRegistry):
     kind = 'started'
 
     def cleanup(self, timestamp=None):
-        """Nothing to do in memory: a job whose worker thread hangs is failed by its timeout."""
+        """Nothing to drop by score: a job whose worker stopped beating is found by the
+        store's housekeeping (shared stores); in memory a hung job is failed by its timeout."""
 
 
 class FinishedJobRegistry(BaseRegistry):
@@ -3419,10 +3420,10 @@ class Worker:
                         job_id = tx.queue_pop(queue.name)   # expired (ttl) or a stale duplicate id
                 if self._burst:
                     return None
-                if self._state is not WorkerStatus.IDLE and self._heartbeat_ttl is not None:
+                if self._state is not WorkerStatus.IDLE:
                     self._state = WorkerStatus.IDLE
-                    tx.set(('worker', self.name), self._record())
-                self._state = WorkerStatus.IDLE
+                    if self._heartbeat_ttl is not None:     # others read it from the store
+                        tx.set(('worker', self.name), self._record())
                 timeout = self._wait_timeout(tx, idle_since)
                 if timeout is not None and timeout <= 0:
                     return None
