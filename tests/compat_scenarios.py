@@ -2021,12 +2021,32 @@ def scenario_job_ttl_on_queued(conn):
 
 # ==== runner ====================================================================================
 
+def _load_extra_scenarios():
+    """Registers the ``scenario_*`` functions of every ``compat_scenarios_<area>.py`` beside
+    this file, after the built-in ones, in file and definition order.  Each such module gets
+    this running module as its global ``base`` (its ``Queue``, ``work``, ``cj``... are set by
+    then) and may define ``KNOWN_DIFFERENCES`` (see test_rq_compat.py)."""
+    import glob
+    import importlib.util
+    here = sys.modules[__name__]
+    for path in sorted(glob.glob(os.path.join(HERE, 'compat_scenarios_*.py'))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        module.base = here
+        spec.loader.exec_module(module)
+        for attr, fn in vars(module).items():
+            if attr.startswith('scenario_') and callable(fn):
+                SCENARIOS[attr[len('scenario_'):]] = fn
+
+
 def run_all(backend, port=None, only=None, timing=False, shard=(0, 1), db=0):
     if backend == 'emulator':
         sys.path.insert(0, ROOT)
         import rq_emulator
         rq_emulator.install_as_rq()
     _import_rq()
+    _load_extra_scenarios()
     if backend == 'real':
         import redis
         client = redis.Redis(host='127.0.0.1', port=port, db=db)

@@ -44,6 +44,25 @@ KNOWN_DIFFERENCES = {
                                   'that each call raises',
 }
 
+
+
+def _extra_known_differences():
+    """KNOWN_DIFFERENCES declared by the ``compat_scenarios_<area>.py`` files beside this one."""
+    import ast
+    import glob
+    found = {}
+    for path in sorted(glob.glob(os.path.join(HERE, 'compat_scenarios_*.py'))):
+        with open(path, encoding='utf-8') as f:
+            tree = ast.parse(f.read(), path)
+        for node in tree.body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and getattr(node.targets[0], 'id', None) == 'KNOWN_DIFFERENCES'):
+                found.update(ast.literal_eval(node.value))
+    return found
+
+
+KNOWN_DIFFERENCES.update(_extra_known_differences())
+
 MIN_SCENARIOS = 65
 REAL_SHARDS = 4  # real RQ is mostly waiting (pubsub thread joins), so run it in parallel
 SUBPROCESS_TIMEOUT = 90
