@@ -53,6 +53,7 @@ import time
 import traceback
 import types
 import weakref
+import zlib
 
 __all__ = [
     'AbandonedJobError',
@@ -199,7 +200,8 @@ _NEXT_STATUS = {
     _S.DEFERRED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
     _S.SCHEDULED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
     _S.STARTED: {_S.FINISHED, _S.FAILED, _S.STOPPED, _S.QUEUED, _S.SCHEDULED, _S.CANCELED},
-    _S.FINISHED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
+    _S.FINISHED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED,
+                  _S.FAILED},               # its success callback raised (RQ)
     _S.FAILED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
     _S.STOPPED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED, _S.CANCELED},
     _S.CANCELED: {_S.QUEUED, _S.DEFERRED, _S.SCHEDULED},
@@ -207,6 +209,8 @@ _NEXT_STATUS = {
 
 
 class WorkerStatus(str, enum.Enum):
+    STARTING = 'starting'       # (RQ uses these two as bare strings)
+    STOPPED = 'stopped'
     STARTED = 'started'
     SUSPENDED = 'suspended'
     BUSY = 'busy'
@@ -221,7 +225,7 @@ class DequeueStrategy(str, enum.Enum):
 
 # Enum members are slow to look up (an attribute access through the enum
 # class); the hot paths use these module-level names instead.
-_QUEUED, _STARTED_STATUS, _FINISHED = JobStatus.QUEUED, JobStatus.STARTED, JobStatus.FINISHED
+_QUEUED, _STARTED, _FINISHED = JobStatus.QUEUED, JobStatus.STARTED, JobStatus.FINISHED
 _BUSY, _STRICT = WorkerStatus.BUSY, DequeueStrategy.DEFAULT
 
 
@@ -251,7 +255,8 @@ class ManualClock:
         if start is None:
             start = time.time()
         self._now = _to_epoch(start, 'ManualClock(start=...)')
-        self._stores = weakref.WeakSet()   # the stores to wake on advance()
+        self._beaters = weakref.WeakSet()  # live workers, to beat before the sweep on advance()
+        self._stores = weakref.WeakSet()   # the stores to sweep on advance()
         self._lock = threading.Lock()      # guards _now against concurrent advance()
 
     def __call__(self) -> float:
@@ -273,8 +278,8 @@ class ManualClock:
             raise ValueError(f'ManualClock.advance: cannot go back in time ({seconds!r} seconds)')
         with self._lock:
             self._now += seconds
-        for store in list(self._stores):
-            store._clock_moved()
+        for listener in list(self._beaters) + list(self._stores):
+            listener._clock_moved()
         return self._now
 
 
@@ -354,6 +359,21 @@ def parse_timeout(timeout, what='timeout'):
     if timeout < 0 and timeout != -1:
         raise ValueError(f'{what} {timeout!r}: use a positive number of seconds, or -1 for no timeout')
     return timeout
+
+
+def _parse_ttl(value, what):
+    """A TTL as RQ takes it: None, whole seconds, -1 (for good), or a string such as '1d'."""
+    if value is None or value == -1 and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(parse_timeout(value, what))
+        except (TimeoutFormatError, ValueError):
+            raise ValueError(f"{what}={value!r}: expected seconds (e.g. 500), a string such as "
+                             "'30m', '1h' or '1d', or -1 to keep it for good") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f'{what}={value!r}: expected a number of seconds (-1 keeps forever)')
+    return int(value) if value == int(value) else value
 
 
 def _import_attribute(path):
@@ -478,18 +498,19 @@ def resolve_serializer(serializer=None):
 
 
 def _run_coroutine(coro, job=None):
-    """Run an ``async def`` job's coroutine to completion in an event loop of its own."""
+    """Run an ``async def`` job's coroutine to completion in a new event loop, closed
+    afterwards; the calling thread's own event loop (if any) is left as it was."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return _run_in_new_loop(coro)
     # Called from inside a running loop (is_async=False in async code): use a thread.
     box = {}
 
     def runner():
         _current.job = job
         try:
-            box['value'] = asyncio.run(coro)
+            box['value'] = _run_in_new_loop(coro)
         except BaseException as exc:      # handed back to the calling thread below
             box['error'] = exc
     thread = threading.Thread(target=runner, name='rq-emulator-async')
@@ -500,41 +521,31 @@ def _run_coroutine(coro, job=None):
     return box['value']
 
 
+def _run_in_new_loop(coro):
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+
 # ==== Storage ================================================================
 
 class BaseStore:
     """What every store provides: the primitives the lifecycle is written on.
 
     They mirror RQ's use of Redis: a record per job (the job's hash), lists for
-    queues, sorted sets for registries and the schedule, sets for dependents,
-    and plain values for the rest (results, workers, groups). Every primitive
-    must be called inside ``transaction()``, which holds the store's one lock
-    and, on exit, wakes everyone waiting in ``wait()``. Nothing here knows
-    about statuses, retries or dependencies; that lives in the Lifecycle
-    section, written once for every store.
-
-    Transactions: ``transaction()`` (a context manager giving the store),
-    ``wait(predicate, timeout, key=None)`` (a Condition wait inside a
-    transaction, woken by every transaction that wrote something; with a
-    ``key``, only by ``signal(key)``, and for a job id by its deletion),
-    ``wait_for_work(predicate, timeout)`` (where idle workers wait: woken when
-    a job is queued, the earliest timer moves, or ``wake_workers()`` is
-    called), ``now()`` (the store's clock, epoch seconds).
-    Jobs: ``job_get(id)`` (a snapshot list, or None when missing or expired),
-    ``job_put(id, record)``, ``job_delete(id)`` (also its results and
-    dependents), ``job_expire(id, at)`` (``at=None`` keeps it for good; an
-    expired job is gone for ``job_get``, and the lifecycle sets a timer to
-    collect it).
-    Queues: ``queue_push(name, id, at_front)``, ``queue_pop(name)``,
-    ``queue_remove(name, id)``, ``queue_ids(name)``, ``queue_len(name)``,
-    ``queue_position(name, id)``, ``queue_names()``.
-    Sorted sets: ``zadd(key, member, score)``, ``zrem(key, member)``,
-    ``zscore(key, member)``, ``zmembers(key, max_score, desc)``, ``zcard(key)``.
-    Timers (what must happen at a time: a scheduled job, a registry entry's
-    expiry): ``timer_add(at, key, member)``, ``timers_due(now)`` (pops them),
-    ``timer_next()``; each names a sorted-set entry whose score was ``at``.
-    Sets: ``sadd(key, member)``, ``srem(key, member)``, ``smembers(key)``.
-    Values: ``get(key, default)``, ``set(key, value)``, ``delete(key)``.
+    queues, sorted sets for registries, timers for what must happen at a time,
+    sets for dependents, and plain values for the rest (results, workers,
+    groups). Every primitive must be called inside ``transaction()``, which
+    holds the store's one lock and, on exit, wakes everyone waiting in
+    ``wait()``. A store keeps what it is given as it is given (a job record is
+    opaque to it) and knows nothing of statuses, retries, dependencies or the
+    lifecycle's keys; that lives in the Lifecycle section, written once for
+    every store. Keys are tuples of strings.
     """
 
     shared = False      # True when other processes use the same store (SqliteStore)
@@ -559,21 +570,24 @@ class BaseStore:
         self._work_waiting = 0                      # threads inside wait_for_work()
         self._dirty = False                         # this transaction wrote something
         self._wake = 0                              # idle workers to wake: jobs queued, or all
+        self._deferred = None                       # what runs after this transaction (defer)
         self._live_workers = weakref.WeakValueDictionary()   # name -> Worker of this process
 
     def now(self) -> float:
+        """The store's clock: epoch seconds."""
         return self.clock()
 
     # -- transactions --------------------------------------------------------
 
     def transaction(self):
+        """A context manager holding the store's lock; gives the store (``tx``)."""
         return self
 
     def __enter__(self):
         try:
             self._lock.acquire()
         except _INTERRUPTS:             # raised in this thread just after acquire() returned
-            self._lock.release()        # (a timed-out or stopped job's thread: see Worker._abandon)
+            self._lock.release()        # (a timed-out or stopped job's thread: see _Execution)
             raise
         if self.atomic:
             try:
@@ -584,6 +598,7 @@ class BaseStore:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        deferred = None
         try:
             if self.atomic:
                 self._end(commit=exc_type is None)
@@ -597,7 +612,12 @@ class BaseStore:
                     if self._work_waiting:
                         self._work.notify(self._wake)
                     self._wake = 0
+            if self._deferred is not None:
+                deferred, self._deferred = self._deferred, None
             self._lock.release()
+        if deferred is not None and exc_type is None:
+            for func, args in deferred:
+                func(*args)
 
     def _begin(self):
         """Start the underlying transaction (only when ``atomic``)."""
@@ -605,7 +625,14 @@ class BaseStore:
     def _end(self, commit):
         """Commit (or roll back) the underlying transaction (only when ``atomic``)."""
 
+    def defer(self, func, *args):
+        """Call ``func(*args)`` once this transaction has committed, outside the lock."""
+        if self._deferred is None:
+            self._deferred = []
+        self._deferred.append((func, args))
+
     def wait(self, predicate, timeout=None, key=None) -> bool:
+        """Wait inside a transaction until ``predicate()``; with ``key``, woken only by ``signal(key)``."""
         if key is None:
             self._waiting += 1
         else:
@@ -621,6 +648,7 @@ class BaseStore:
                     del self._keys_waited[key]
 
     def wait_for_work(self, predicate, timeout=None) -> bool:
+        """Where idle workers wait: woken by a queued job, a moved first timer, ``wake_workers()``."""
         self._work_waiting += 1
         try:
             return self._wait(self._work, predicate, timeout)
@@ -645,15 +673,157 @@ class BaseStore:
         return True
 
     def signal(self, key):
+        """Wake the threads waiting with this ``key`` (a job id) when the transaction ends."""
         if key in self._keys_waited:
             self._dirty = self._signaled = True
 
     def wake_workers(self):
+        """Wake every idle worker when the transaction ends."""
         self._dirty = True
         self._wake = math.inf
 
     def _clock_moved(self):
         _tick(self)             # the Lifecycle section's sweep: promote due jobs, expire TTLs
+
+    # -- the primitives (each store implements them) --------------------------
+
+    def job_get(self, job_id):
+        """The record stored for ``job_id``, or None when there is none or it has expired."""
+        raise NotImplementedError
+
+    def job_put(self, job_id, record):
+        """Store ``record`` for ``job_id`` (keeping the expiry it had)."""
+        raise NotImplementedError
+
+    def job_delete(self, job_id):
+        """Remove the record of ``job_id`` (and wake its waiters)."""
+        raise NotImplementedError
+
+    def job_expire(self, job_id, at):
+        """Let the record of ``job_id`` expire at epoch ``at`` (None: keep it for good)."""
+        raise NotImplementedError
+
+    def queue_push(self, name, job_id, at_front=False):
+        """Append ``job_id`` to the queue ``name`` (at its head with ``at_front``); wakes a worker."""
+        raise NotImplementedError
+
+    def queue_pop(self, name):
+        """Remove and return the id at the head of queue ``name``, or None when it is empty."""
+        raise NotImplementedError
+
+    def queue_remove(self, name, job_id):
+        """Remove the first ``job_id`` from queue ``name``; whether it was there."""
+        raise NotImplementedError
+
+    def queue_ids(self, name):
+        """The ids of queue ``name``, head first."""
+        raise NotImplementedError
+
+    def queue_len(self, name):
+        """How many ids queue ``name`` holds."""
+        raise NotImplementedError
+
+    def queue_position(self, name, job_id):
+        """The index of ``job_id`` in queue ``name``, or None."""
+        raise NotImplementedError
+
+    def queue_names(self):
+        """The names of every registered queue, sorted."""
+        raise NotImplementedError
+
+    def queue_register(self, name):
+        """Register queue ``name`` (so that ``queue_names()`` lists it), even while empty."""
+        raise NotImplementedError
+
+    def queue_forget(self, name):
+        """Unregister queue ``name`` and drop its ids."""
+        raise NotImplementedError
+
+    def zadd(self, key, member, score):
+        """Add ``member`` to the sorted set ``key`` with ``score`` (a known member keeps its place)."""
+        raise NotImplementedError
+
+    def zrem(self, key, member):
+        """Remove ``member`` from the sorted set ``key``; whether it was there."""
+        raise NotImplementedError
+
+    def zscore(self, key, member):
+        """The score of ``member`` in the sorted set ``key``, or None."""
+        raise NotImplementedError
+
+    def zcard(self, key):
+        """How many members the sorted set ``key`` has."""
+        raise NotImplementedError
+
+    def zmembers(self, key, max_score=math.inf, desc=False):
+        """The members with score <= ``max_score``, by score (ties in insertion order)."""
+        raise NotImplementedError
+
+    def timer_add(self, at, key, member):
+        """Remember that something named by ``(key, member)`` is due at epoch ``at``."""
+        raise NotImplementedError
+
+    def timers_due(self, now):
+        """Pop and return the ``(key, member, at)`` timers due by ``now``, earliest first."""
+        raise NotImplementedError
+
+    def timer_next(self):
+        """When the earliest timer is due, or None."""
+        raise NotImplementedError
+
+    def sadd(self, key, member):
+        """Add ``member`` to the set ``key``."""
+        raise NotImplementedError
+
+    def srem(self, key, member):
+        """Remove ``member`` from the set ``key``."""
+        raise NotImplementedError
+
+    def smembers(self, key):
+        """The members of the set ``key``, sorted."""
+        raise NotImplementedError
+
+    def get(self, key, default=None):
+        """The value stored under ``key``, or ``default``."""
+        raise NotImplementedError
+
+    def set(self, key, value):
+        """Store ``value`` under ``key``."""
+        raise NotImplementedError
+
+    def delete(self, key):
+        """Remove the value or the set stored under ``key``."""
+        raise NotImplementedError
+
+    def portable(self, job):
+        """Check, before a transaction, that ``job``'s record can be stored here; raise if not."""
+
+
+_memory_stores = weakref.WeakSet()      # every MemoryStore of this process, for fork()
+
+
+class _ForkedLock:
+    """Stands in for a MemoryStore's lock in a child process made by fork()."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def acquire(self, *args):
+        raise RuntimeError(f'{self.store!r} was created before this process forked: a '
+                           'MemoryStore lives in one process and each process would run its '
+                           "jobs separately; use SqliteStore('path') to share jobs between "
+                           'processes')
+
+    release = acquire
+
+
+def _after_fork_in_child():
+    for store in list(_memory_stores):
+        store._lock = _ForkedLock(store)
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class MemoryStore(BaseStore):
@@ -666,7 +836,7 @@ class MemoryStore(BaseStore):
 
     def __init__(self, clock=None):
         super().__init__(clock)
-        self._jobs = {}                             # id -> record (a list, see Job._dump)
+        self._jobs = {}                             # id -> record (a list, see _RECORD_LAYOUT)
         self._expiry = {}                           # id -> epoch when the job's keys expire
         self._queues = {}                           # name -> deque of ids
         self._zsets = collections.defaultdict(dict)  # key -> {member: score}
@@ -674,30 +844,28 @@ class MemoryStore(BaseStore):
         self._sets = collections.defaultdict(set)   # key -> set of members
         self._values = {}                           # key -> any value
         self._seq = itertools.count()
+        _memory_stores.add(self)
 
     def __repr__(self):
         return f'<MemoryStore {len(self._jobs)} jobs, {len(self._queues)} queues>'
 
     # -- jobs ----------------------------------------------------------------
 
-    def job_get(self, job_id):
-        at = self._expiry.get(job_id)
-        if at is not None and at <= self.clock():
-            self.job_delete(job_id)
-            return None
-        return self._jobs.get(job_id)
-
     def job_put(self, job_id, record):
         self._jobs[job_id] = record
         self._dirty = True
+
+    def job_get(self, job_id):
+        at = self._expiry.get(job_id)
+        if at is not None and at <= self.clock():
+            return None                     # collected by its 'expire' timer (_housekeep)
+        return self._jobs.get(job_id)
 
     def job_delete(self, job_id):
         self.signal(job_id)
         self._dirty = True
         self._jobs.pop(job_id, None)
         self._expiry.pop(job_id, None)
-        self._values.pop(('results', job_id), None)
-        self._sets.pop(('dependents', job_id), None)
 
     def job_expire(self, job_id, at):
         if at is None:
@@ -829,6 +997,7 @@ class MemoryStore(BaseStore):
 
     def delete(self, key):
         self._values.pop(key, None)
+        self._sets.pop(key, None)
         self._dirty = True
 
 
@@ -855,7 +1024,9 @@ def _function_path(func, where):
         raise ValueError(f'cannot store job function {func!r} in {where}: functions from the '
                          '__main__ module, lambdas and nested functions cannot be imported by a '
                          'worker process; define it in a module')
-    if inspect.isfunction(func) or inspect.isbuiltin(func):
+    bound_to = getattr(func, '__self__', None)
+    if inspect.isfunction(func) or (inspect.isbuiltin(func)
+                                    and (bound_to is None or inspect.ismodule(bound_to))):
         return f'{module or "builtins"}.{qualname}'
     owner = type(getattr(func, '__self__', func))
     if owner.__module__ == '__main__' or '<' in owner.__qualname__:
@@ -889,7 +1060,26 @@ class SqliteStore(BaseStore):
                                    check_same_thread=False)
         self._db.execute('PRAGMA journal_mode=WAL')
         self._db.execute('PRAGMA synchronous=NORMAL')
+        self._check_version()
         self._db.executescript(_SQLITE_SCHEMA)
+
+    def _check_version(self):
+        """Stamp a new file with the record layout's version; refuse a file of another layout."""
+        self._db.execute('BEGIN IMMEDIATE')
+        try:
+            version = self._db.execute('PRAGMA user_version').fetchone()[0]
+            tables = self._db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+                                      ).fetchone()[0]
+            if version == 0 and not tables:
+                self._db.execute(f'PRAGMA user_version = {_RECORD_VERSION}')
+            elif version != _RECORD_VERSION:
+                raise RQEmulatorError(
+                    f'cannot open {self.path!r}: it was written by another version of '
+                    f'rq_emulator (job record layout {version}; this one reads layout '
+                    f'{_RECORD_VERSION}). Finish its jobs with the version that wrote it, '
+                    'or start a new file')
+        finally:
+            self._db.execute('COMMIT')
 
     def __repr__(self):
         return f'SqliteStore({self.path!r})'
@@ -915,36 +1105,37 @@ class SqliteStore(BaseStore):
 
     def job_get(self, job_id):
         row = self._q('SELECT record, expires FROM jobs WHERE id = ?', job_id).fetchone()
-        if row is None:
-            return None
-        if row[1] is not None and row[1] <= self.clock():
-            self.job_delete(job_id)
-            return None
+        if row is None or (row[1] is not None and row[1] <= self.clock()):
+            return None                     # (an expired one is collected by its timer)
         try:
             return pickle.loads(row[0])
         except Exception as exc:
             raise DeserializationError(f'cannot read job {job_id!r} from {self!r}: {exc}') from exc
 
     def job_put(self, job_id, record):
-        if callable(record[_FUNC]):
-            record = list(record)
-            record[_FUNC] = _function_path(record[_FUNC], repr(self))
-        for callback in record[_ON_SUCCESS:_ON_STOPPED + 1]:
-            if callback is not None and callable(callback.func):
-                _function_path(callback.func, repr(self))     # raises if another process can't import it
-        try:
-            data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
-            _ImportableOnly(io.BytesIO(data)).load()     # what another process could read back
-        except Exception as exc:
-            raise ValueError(f'cannot store job {job_id!r} in {self!r}: {exc}') from exc
         self._write('INSERT OR REPLACE INTO jobs (id, record, expires) '
-                    'VALUES (?, ?, (SELECT expires FROM jobs WHERE id = ?))', job_id, data, job_id)
+                    'VALUES (?, ?, (SELECT expires FROM jobs WHERE id = ?))', job_id,
+                    pickle.dumps(record, pickle.HIGHEST_PROTOCOL), job_id)
 
     def job_delete(self, job_id):
         self.signal(job_id)
         self._write('DELETE FROM jobs WHERE id = ?', job_id)
-        self._write('DELETE FROM kv WHERE key = ?', _key(('results', job_id)))
-        self._write('DELETE FROM sets WHERE key = ?', _key(('dependents', job_id)))
+
+    def portable(self, job):
+        """Functions become dotted paths another process imports; the record must read back.
+
+        (A bound method or callable object stays in the record and is pickled with it.)
+        """
+        record = job._rec
+        if callable(record[_FUNC]):
+            record[_FUNC] = _function_path(record[_FUNC], repr(self))
+        for callback in record[_ON_SUCCESS:_ON_STOPPED + 1]:
+            if callback is not None and callable(callback.func):
+                _function_path(callback.func, repr(self))
+        try:
+            _ImportableOnly(io.BytesIO(pickle.dumps(record, pickle.HIGHEST_PROTOCOL))).load()
+        except Exception as exc:
+            raise ValueError(f'cannot store job {record[_ID]!r} in {self!r}: {exc}') from exc
 
     def job_expire(self, job_id, at):
         self._write('UPDATE jobs SET expires = ? WHERE id = ?', at, job_id)
@@ -1057,6 +1248,7 @@ class SqliteStore(BaseStore):
 
     def delete(self, key):
         self._write('DELETE FROM kv WHERE key = ?', _key(key))
+        self._write('DELETE FROM sets WHERE key = ?', _key(key))
 
 
 class _ImportableOnly(pickle.Unpickler):
@@ -1301,15 +1493,62 @@ def get_current_job(connection=None, job_class=None):
 
 # A job's record: the list the store keeps for it (RQ's job hash). A Job object
 # holds a copy of it, so every Job is a snapshot and the store never shares a
-# live object. These are the positions of its fields.
-(_ID, _FUNC, _DATA, _SERIALIZER, _STATUS, _ORIGIN, _DESCRIPTION, _CREATED, _ENQUEUED, _STARTED,
- _ENDED, _TIMEOUT, _RESULT_TTL, _FAILURE_TTL, _TTL, _META, _RETRIES_LEFT, _RETRY_INTERVALS,
- _RETRY_AT_FRONT, _NUMBER_OF_RETRIES, _REPEATS_LEFT, _REPEAT_INTERVALS, _DEPENDENCY_IDS,
- _ALLOW_FAILURE, _AT_FRONT, _ON_SUCCESS, _ON_FAILURE, _ON_STOPPED, _WORKER_NAME, _GROUP_ID,
- _EXC_INFO) = range(31)
-_BLANK_RECORD = [None, None, None, DefaultSerializer, JobStatus.CREATED, '', None, None, None,
-                 None, None, None, None, None, None, None, None, None, False, 0, None, None, (),
-                 False, False, None, None, None, None, None, None]
+# live object. This table is the whole layout: each field's slot is its place
+# here, and the constants below name the slots (checked by _check_layout).
+_RECORD_LAYOUT = (
+    ('id', None),
+    ('func', None),                 # a callable, or a dotted path
+    ('data', None),                 # the arguments: None, (args, kwargs) kept as is, or serialized
+    ('serializer', DefaultSerializer),
+    ('status', JobStatus.CREATED),
+    ('origin', ''),                 # the queue's name
+    ('description', None),
+    ('created_at', None),           # timestamps: epoch seconds on the store's clock
+    ('enqueued_at', None),
+    ('started_at', None),
+    ('ended_at', None),
+    ('timeout', None),
+    ('result_ttl', None),
+    ('failure_ttl', None),
+    ('ttl', None),
+    ('meta', None),                 # serialized
+    ('retries_left', None),
+    ('retry_intervals', None),
+    ('retry_at_front', False),
+    ('number_of_retries', 0),       # how many times the job returned Retry
+    ('repeats_left', None),
+    ('repeat_intervals', None),
+    ('dependency_ids', ()),
+    ('allow_failure', False),
+    ('at_front', False),            # released dependents and scheduled runs go to the front
+    ('on_success', None),
+    ('on_failure', None),
+    ('on_stopped', None),
+    ('worker_name', None),
+    ('group_id', None),
+    ('exc_info', None),             # the traceback text of the last failure
+    ('sync', False),                # entered through an is_async=False queue: runs inline
+    ('scheduled_at', None),         # when a scheduled job is due
+)
+(_ID, _FUNC, _DATA, _SERIALIZER, _STATUS, _ORIGIN, _DESCRIPTION, _CREATED_AT, _ENQUEUED_AT,
+ _STARTED_AT, _ENDED_AT, _TIMEOUT, _RESULT_TTL, _FAILURE_TTL, _TTL, _META, _RETRIES_LEFT,
+ _RETRY_INTERVALS, _RETRY_AT_FRONT, _NUMBER_OF_RETRIES, _REPEATS_LEFT, _REPEAT_INTERVALS,
+ _DEPENDENCY_IDS, _ALLOW_FAILURE, _AT_FRONT, _ON_SUCCESS, _ON_FAILURE, _ON_STOPPED, _WORKER_NAME,
+ _GROUP_ID, _EXC_INFO, _SYNC, _SCHEDULED_AT) = range(len(_RECORD_LAYOUT))
+_BLANK_RECORD = [default for _, default in _RECORD_LAYOUT]
+# Stamped on every SQLite file (PRAGMA user_version): a file written with another
+# layout is refused instead of misread. Derived from the field names, so that
+# any change of the layout changes it.
+_RECORD_VERSION = zlib.crc32(' '.join(name for name, _ in _RECORD_LAYOUT).encode()) & 0x7fffffff
+
+
+def _check_layout():
+    names = globals()
+    for slot, (field, _) in enumerate(_RECORD_LAYOUT):
+        assert names['_' + field.upper()] == slot, f'record slot of {field!r} is misnamed'
+
+
+_check_layout()
 
 
 def _as_list(values):
@@ -1359,10 +1598,10 @@ class Job:
     _data = _field(_DATA)
     _status = _field(_STATUS)
     _description = _field(_DESCRIPTION)
-    _created = _field(_CREATED)          # timestamps are epoch seconds on the store's clock
-    _enqueued = _field(_ENQUEUED)
-    _started = _field(_STARTED)
-    _ended = _field(_ENDED)
+    _created = _field(_CREATED_AT)          # timestamps are epoch seconds on the store's clock
+    _enqueued = _field(_ENQUEUED_AT)
+    _started = _field(_STARTED_AT)
+    _ended = _field(_ENDED_AT)
     _dependency_ids = _field(_DEPENDENCY_IDS)
     _success_callback = _field(_ON_SUCCESS)
     _failure_callback = _field(_ON_FAILURE)
@@ -1414,12 +1653,10 @@ class Job:
             _validate_job_id(job_id)
         if timeout is not None:
             timeout = parse_timeout(timeout, 'job_timeout')
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
-                                or ttl <= 0):
+        ttl, result_ttl, failure_ttl = (_parse_ttl(ttl, 'ttl'), _parse_ttl(result_ttl, 'result_ttl'),
+                                        _parse_ttl(failure_ttl, 'failure_ttl'))
+        if ttl is not None and ttl <= 0:
             raise ValueError(f'ttl={ttl!r}: a job ttl must be a number of seconds greater than 0')
-        for name, value in (('result_ttl', result_ttl), ('failure_ttl', failure_ttl)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise TypeError(f'{name}={value!r}: expected a number of seconds (-1 keeps forever)')
         if retry is not None and not isinstance(retry, Retry):
             raise TypeError(f'retry={retry!r}: expected a Retry(max, interval) object')
         if repeat is not None and not isinstance(repeat, Repeat):
@@ -1444,7 +1681,7 @@ class Job:
         rec[_FUNC], rec[_DATA] = func, data
         rec[_STATUS] = JobStatus(status) if status else JobStatus.CREATED   # enum lookup: slow path only
         rec[_ORIGIN], rec[_DESCRIPTION] = origin, description
-        rec[_CREATED] = self._store.now()
+        rec[_CREATED_AT] = self._store.now()
         rec[_TIMEOUT], rec[_RESULT_TTL], rec[_FAILURE_TTL], rec[_TTL] = timeout, result_ttl, failure_ttl, ttl
         rec[_META] = meta_data
         if retry is not None:
@@ -1536,11 +1773,10 @@ class Job:
 
     # -- the record kept by the store (a snapshot, never this object) ---------
 
-    def _dump(self):
-        record = self._rec[:]
+    def _flush_meta(self):
+        """Serialize local meta into the record (before a transaction: user code may run)."""
         if self._meta is not None:          # meta was read here and may have been changed
-            record[_META] = self.serializer.dumps(self._meta) if self._meta else None
-        return record
+            self._rec[_META] = self.serializer.dumps(self._meta) if self._meta else None
 
     def _load(self, record):
         """Become the job ``record`` describes, dropping local meta and cached arguments."""
@@ -1607,11 +1843,12 @@ class Job:
 
     @property
     def func(self):
-        return _import_attribute(self._func) if isinstance(self._func, str) else self._func
+        return _resolve_func(self._rec[_FUNC])
 
     @property
     def func_name(self):
-        return _func_name(self._func)
+        func = self._rec[_FUNC]
+        return _func_name(_resolve_func(func) if type(func) is bytes else func)
 
     @property
     def args(self):
@@ -1798,6 +2035,9 @@ class Job:
         self._load(record)
 
     def save(self, pipeline=None, include_meta=True, include_result=True):
+        self._flush_meta()
+        if self._store.shared:
+            self._store.portable(self)
         with self._store.transaction() as tx:
             _save(tx, self, include_meta)
 
@@ -1870,8 +2110,22 @@ class Job:
 
     def perform(self):
         """Run the job's function here and now, and return its value (no bookkeeping)."""
-        self._result = _call_job_function(self)
+        self._result = self._execute()
         return self._result
+
+    def _execute(self):
+        """Call ``self.func`` with the job's arguments (a subclass may wrap ``func``)."""
+        func = self.func
+        data = self._rec[_DATA]
+        if data is None:
+            result = func()
+        elif type(data) is tuple and not data[1]:       # arguments kept as they are, no kwargs
+            result = func(*data[0])
+        else:
+            result = func(*self.args, **self.kwargs)
+        if type(result) is types.CoroutineType:
+            result = _run_coroutine(result, self)
+        return result
 
     def get_ttl(self, default_ttl=None):
         return default_ttl if self.ttl is None else self.ttl
@@ -1921,28 +2175,23 @@ def _first_unserializable(serializer, args, kwargs):
     return repr((args, kwargs))
 
 
-def _call_job_function(job):
-    record = job._rec
-    func = record[_FUNC]
+def _resolve_func(func):
+    """A job's function from its record: a dotted path is imported, a pickled one loaded."""
     if type(func) is str:
-        func = _import_attribute(func)
-    data = record[_DATA]
-    if data is None:
-        result = func()
-    elif type(data) is tuple and not data[1]:       # arguments kept as they are, no kwargs
-        result = func(*data[0])
-    else:
-        result = func(*job.args, **job.kwargs)
-    if type(result) is types.CoroutineType:
-        result = _run_coroutine(result, job)
-    return result
+        return _import_attribute(func)
+    if type(func) is bytes:
+        return pickle.loads(func)
+    return func
 
 # ==== Lifecycle ==============================================================
 # Every change of a job's state happens here, inside a transaction, through one
 # owner per step: _enqueue is the only way into a queue (enqueue, requeue,
-# retries, the scheduler and released dependents all call it); _start takes a
-# job off its queue; _finish is the only place a started job changes state.
-# Registries are sorted sets keyed (kind, queue name), as RQ's are in Redis.
+# retries, the scheduler and released dependents all call it); _start marks a
+# job started; _Execution runs it; _end_run (through _finish) is the only place
+# a started job changes state. The runner (a worker, or the caller of an
+# is_async=False queue) passes facts in and gets a _Report back; nothing here
+# calls back into a Worker. Registries are sorted sets keyed (kind, queue name),
+# as RQ's are in Redis; what must happen at a time is a timer (see _TIMERS).
 
 _REGISTRY_KINDS = ('started', 'finished', 'failed', 'deferred', 'scheduled', 'canceled')
 
@@ -1954,7 +2203,8 @@ def _set_status(job, new):
 
 
 def _save(tx, job, include_meta=True):
-    record = job._dump()
+    """Store ``job``'s record (its meta was serialized into it before the transaction)."""
+    record = job._rec[:]
     if not include_meta:                    # keep meta that the job itself saved meanwhile
         old = tx.job_get(job.id)
         if old is not None:
@@ -1962,57 +2212,69 @@ def _save(tx, job, include_meta=True):
     tx.job_put(job.id, record)
 
 
-def _reload(tx, job):
-    """Bring ``job`` up to date with the store; NoSuchJobError if it is gone."""
+def _reload(tx, job, doing=None):
+    """Bring ``job`` up to date with the store; NoSuchJobError (or InvalidJobOperation
+    naming what was being ``doing``) if it is gone."""
     record = tx.job_get(job.id)
     if record is None:
+        if doing is not None:
+            raise InvalidJobOperation(f'cannot {doing} job {job.id!r}: it was deleted or has expired')
         raise NoSuchJobError(f'No such job: {job.id!r} (it was deleted or has expired)')
     job._load(record)
 
 
-def _expire_waiting(tx, job):
-    ttl = job.ttl
-    _expire_at(tx, job.id, tx.now() + ttl if ttl and ttl > 0 else None)
+def _drop(tx, job_id):
+    """Remove a job's record and every key kept for it."""
+    tx.job_delete(job_id)
+    tx.delete(('results', job_id))
+    tx.delete(('dependents', job_id))
 
 
 def _expire_at(tx, job_id, at):
-    """Let the job's record expire at ``at`` (None: never), and collect it then."""
+    """Let the job's record expire at ``at`` (None: never); its 'expire' timer collects it."""
     tx.job_expire(job_id, at)
     if at is not None:
         tx.timer_add(at, ('expire',), job_id)
 
 
-def _enqueue(tx, job, at_front=False, fresh=False):
-    """Put ``job`` on its queue (at the head with ``at_front``): the only way into a queue.
+def _zadd_until(tx, key, job_id, at):
+    """Add to a registry whose score is the time at which the entry must go (or run)."""
+    tx.zadd(key, job_id, at)
+    if at != math.inf:
+        tx.timer_add(at, key, job_id)
 
-    ``fresh``: a new job whose id was just made, so no stored record has an expiry to clear.
-    """
+
+def _keep_until(tx, kind, job, ttl):
+    """The one definition of "kept until": an ended job stays in its registry ``kind``,
+    and in the store, for ``ttl`` seconds (-1: for good)."""
+    at = math.inf if ttl < 0 else tx.clock() + ttl
+    _zadd_until(tx, (kind, job._rec[_ORIGIN]), job._rec[_ID], at)
+    _expire_at(tx, job._rec[_ID], None if ttl < 0 else at)
+
+
+def _enqueue(tx, job, at_front=False):
+    """Put ``job`` on its queue (at the head with ``at_front``): the only way into a queue."""
     record = job._rec                       # (the hottest path: _set_status and _save inlined)
     assert _QUEUED in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> queued'
     record[_STATUS] = _QUEUED
-    record[_ENQUEUED] = now = tx.clock()
-    record[_STARTED] = record[_ENDED] = None
+    record[_ENQUEUED_AT] = now = tx.clock()
+    record[_STARTED_AT] = record[_ENDED_AT] = None
     job_id = record[_ID]
-    tx.job_put(job_id, record[:] if job._meta is None else job._dump())
+    tx.job_put(job_id, record[:])
     tx.queue_push(record[_ORIGIN], job_id, at_front)
     ttl = record[_TTL]
-    if ttl or not fresh:
-        _expire_at(tx, job_id, now + ttl if ttl and ttl > 0 else None)
+    _expire_at(tx, job_id, now + ttl if ttl and ttl > 0 else None)
 
 
-def _place(tx, job, at_front=False):
-    """Enqueue ``job``, or defer it while any existing parent has not finished (as RQ)."""
-    if not job._rec[_DEPENDENCY_IDS]:
-        _enqueue(tx, job, at_front)
-        return
+def _defer_if_waiting(tx, job):
+    """Defer ``job`` while any existing parent has not finished (as RQ); whether it did."""
     pending = []
-    for parent_id in job._dependency_ids:
+    for parent_id in job._rec[_DEPENDENCY_IDS]:
         parent = tx.job_get(parent_id)
         if parent is not None and parent[_STATUS] is not JobStatus.FINISHED:
             pending.append(parent_id)
     if not pending:
-        _enqueue(tx, job, at_front)
-        return
+        return False
     _set_status(job, JobStatus.DEFERRED)
     job._enqueued = None
     _save(tx, job)
@@ -2021,11 +2283,18 @@ def _place(tx, job, at_front=False):
     for parent_id in pending:
         tx.sadd(('dependents', parent_id), job.id)
     _expire_waiting(tx, job)
+    return True
+
+
+def _expire_waiting(tx, job):
+    ttl = job.ttl
+    _expire_at(tx, job.id, tx.now() + ttl if ttl and ttl > 0 else None)
 
 
 def _schedule(tx, job, at):
     _set_status(job, JobStatus.SCHEDULED)
     job._enqueued = None
+    job._rec[_SCHEDULED_AT] = at
     _save(tx, job)
     tx.queue_register(job.origin)
     _zadd_until(tx, ('scheduled', job.origin), job.id, at)
@@ -2033,15 +2302,16 @@ def _schedule(tx, job, at):
 
 
 def _start(tx, job, worker_name, heartbeat_ttl=None):
-    """Mark a job started; with ``heartbeat_ttl`` its worker must renew it in time (_housekeep)."""
+    """Mark a job started; with ``heartbeat_ttl`` its worker must renew it in time."""
     record = job._rec
-    assert _STARTED_STATUS in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> started'
-    record[_STATUS] = _STARTED_STATUS
-    record[_STARTED], record[_WORKER_NAME] = tx.clock(), worker_name
+    assert _STARTED in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> started'
+    record[_STATUS] = _STARTED
+    record[_STARTED_AT] = now = tx.clock()
+    record[_WORKER_NAME] = worker_name
     job_id = record[_ID]
-    tx.job_put(job_id, job._dump())
+    tx.job_put(job_id, record[:])
     tx.job_expire(job_id, None)             # a running job never expires (RQ's perform())
-    at = math.inf if heartbeat_ttl is None else record[_STARTED] + heartbeat_ttl
+    at = math.inf if heartbeat_ttl is None else now + heartbeat_ttl
     _zadd_until(tx, ('started', record[_ORIGIN]), job_id, at)
 
 
@@ -2051,10 +2321,11 @@ _SUCCESSFUL = int(Result.Type.SUCCESSFUL)
 
 class _Outcome:
     """What running a job came to: a value, or an exception (as exc_info and text)."""
-    __slots__ = ('kind', 'value', 'exc_info', 'exc_string')
+    __slots__ = ('kind', 'value', 'exc_info', 'exc_string', 'data')
 
     def __init__(self, kind, value=None, exc_info=(None, None, None), exc_string=None):
         self.kind, self.value, self.exc_info, self.exc_string = kind, value, exc_info, exc_string
+        self.data = None                    # the value as stored (captured before the transaction)
 
     @classmethod
     def failure(cls, exc):
@@ -2062,136 +2333,257 @@ class _Outcome:
         return cls(_FAILURE, None, exc_info, _exc_string(*exc_info))
 
 
-def _finish(tx, job, outcome, worker):
-    """Record how a started job ended: the one place a started job changes state.
+class _Report:
+    """What the end of a run did, handed back to the runner (who does its own accounting)."""
+    __slots__ = ('applied', 'succeeded', 'working_time', 'released', 'status')
 
-    Returns False (changing nothing) when the job was canceled or deleted while
-    it ran; whatever it produced is then discarded.
+    def __init__(self):
+        self.applied = False                # False: the job was canceled or deleted meanwhile
+        self.succeeded = False              # it counts as a success (not a Retry)
+        self.working_time = 0.0
+        self.released = []                  # dependents put on their queues by this end
+        self.status = None                  # the status it ended with
+
+
+# -- one run of a job -----------------------------------------------------------
+
+_RUNNING, _CLAIMED, _TAKEN_OVER = 'running', 'claimed', 'taken over'
+_claims = threading.Lock()      # guards every _Execution.state: the runner vs a watchdog or stop
+
+
+class _Execution:
+    """One run of a started job in one thread, which a watchdog or a stop command may
+    take over (once) while it runs: then whatever the job returns later is discarded."""
+    __slots__ = ('job', 'queue', 'thread_id', 'deadline', 'state', 'in_job')
+
+    def __init__(self, job, queue=None, deadline=None):
+        self.job = job
+        self.queue = queue
+        self.thread_id = threading.get_ident()
+        self.deadline = deadline        # time.monotonic() value, or None for no timeout
+        self.state = _RUNNING
+        self.in_job = False             # True only while the job's own code runs
+
+    def run(self):
+        """Run the job here (``job.perform()``, so a Job subclass's ``func`` is honoured)."""
+        job = self.job
+        previous = getattr(_current, 'job', None)
+        _current.job = job
+        try:
+            self.in_job = True
+            return _Outcome(_SUCCESS, job.perform())
+        except BaseException as exc:     # SystemExit too: a job never kills its worker
+            return _Outcome.failure(exc)
+        finally:
+            self.in_job = False
+            _current.job = previous
+
+    def claim(self):
+        """The runner's claim once the job returned: False when it was taken over."""
+        with _claims:
+            if self.state is not _RUNNING:
+                return False
+            self.state = _CLAIMED
+            return True
+
+    def take_over(self, store, exc_type):
+        """Claim a run still going (a timeout, a stop command) and interrupt its thread."""
+        with _claims:
+            if self.state is not _RUNNING:
+                return False
+            self.state = _TAKEN_OVER
+            if self.in_job:
+                # Holding the store's lock, the job's thread is outside every
+                # transaction; the exception fires at its next bytecode, before it
+                # can enter one (BaseStore.__enter__ copes with a blocked acquire).
+                with store.transaction():
+                    _raise_in_thread(self.thread_id, exc_type)
+        return True
+
+
+def _raise_in_thread(thread_id, exc_type):
+    """Ask CPython to raise ``exc_type`` in another thread at its next bytecode (best effort)."""
+    try:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type))
+    except (AttributeError, OSError):   # not CPython: the timed-out thread simply runs on
+        pass
+
+
+def _run_callbacks(job, outcome):
+    """The job's own callbacks, outside every lock; returns the outcome they leave."""
+    connection, record = job.connection, job._rec
+    # What get_status(refresh=False) says in the callbacks and RQ's hooks; the stored
+    # status changes only when the run's end is recorded (_finish).
+    if outcome.kind is _SUCCESS and not isinstance(outcome.value, Retry):
+        _set_status(job, JobStatus.FINISHED)
+    elif outcome.kind is _FAILURE:
+        _set_status(job, JobStatus.FAILED)
+    if (outcome.kind is _SUCCESS and record[_ON_SUCCESS] is not None
+            and not isinstance(outcome.value, Retry)):
+        try:
+            job._success_callback(job, connection, outcome.value)
+        except Exception as exc:            # a raising success callback fails the job (RQ)
+            _log.exception('success callback of job %s raised', job.id)
+            outcome = _Outcome.failure(exc)
+            _set_status(job, JobStatus.FAILED)
+    if outcome.kind is _FAILURE and record[_ON_FAILURE] is not None:
+        try:
+            job._failure_callback(job, connection, *outcome.exc_info)
+        except Exception as exc:
+            _log.exception('failure callback of job %s raised', job.id)
+            outcome.exc_string = _exc_string(type(exc), exc, exc.__traceback__)
+    if outcome.kind is _STOPPED and record[_ON_STOPPED] is not None:
+        _call_quietly(f'stopped callback of job {job.id}', job._stopped_callback, job, connection)
+    return outcome
+
+
+def _end_run(job, outcome, default_result_ttl=DEFAULT_RESULT_TTL, keep_failure=True):
+    """Record how a run ended (after its callbacks); return the _Report."""
+    store = job._store
+    if outcome.kind is not _STOPPED:
+        job._rec[_ENDED_AT] = store.clock()
+    if outcome.kind is _SUCCESS and not isinstance(outcome.value, Retry):
+        outcome.data = _capture_value(job._rec[_SERIALIZER], outcome.value)   # user code: no lock
+        job._result = outcome.value
+    with store.transaction() as tx:
+        report = _finish(tx, job, outcome, default_result_ttl, keep_failure)
+    if not report.applied:
+        _log.warning('job %s was canceled or deleted while it ran; its outcome is discarded', job.id)
+    return report
+
+
+def _finish(tx, job, outcome, default_result_ttl, keep_failure):
+    """The one place a started job changes state: success, repeat, retry, failure or stop.
+
+    Works on the stored record (the job object only says which run this was);
+    changes nothing when the job was canceled or deleted while it ran.
     """
-    record, job_id = job._rec, job._rec[_ID]
-    stored = tx.job_get(job_id)
-    if (stored is None or stored[_STATUS] is not _STARTED_STATUS
-            or stored[_STARTED] != record[_STARTED] or stored[_WORKER_NAME] != record[_WORKER_NAME]):
-        return False                        # canceled or deleted (perhaps re-enqueued) meanwhile
-    record[_STATUS] = _STARTED_STATUS       # callbacks may have shown it its final status
-    record[_META], job._meta = stored[_META], None      # meta the job saved while it ran
-    now = tx.clock()
-    working_time = now - record[_STARTED]
+    record, report = job._rec, _Report()
+    stored = tx.job_get(record[_ID])
+    if (stored is None or stored[_STATUS] is not _STARTED
+            or stored[_STARTED_AT] != record[_STARTED_AT] or stored[_WORKER_NAME] != record[_WORKER_NAME]):
+        return report                       # canceled or deleted (perhaps re-enqueued) meanwhile
+    stored[_ENDED_AT] = record[_ENDED_AT]
+    job._rec = record = stored              # with the meta the job saved while it ran
+    job._meta = None                        # (local, unsaved meta is dropped, as in RQ)
+    job_id, report.applied = record[_ID], True
+    report.working_time = tx.clock() - record[_STARTED_AT]
     tx.zrem(('started', record[_ORIGIN]), job_id)
     kind, value = outcome.kind, outcome.value
     if kind is _SUCCESS and isinstance(value, Retry):
-        _retry_returned(tx, job, value, worker)
+        _retry_returned(tx, job, value, keep_failure, report)
     elif kind is _SUCCESS and record[_REPEATS_LEFT]:
         intervals = record[_REPEAT_INTERVALS]       # used in order; the last one is kept
         record[_REPEATS_LEFT] -= 1
         record[_REPEAT_INTERVALS] = intervals[1:] or intervals
-        _succeed(tx, job, value, worker, keep_going=True)
-        _again(tx, job, intervals[0], job.enqueue_at_front)
+        _succeed(tx, job, outcome.data, default_result_ttl, report, keep_going=True)
+        _again(tx, job, intervals[0], record[_AT_FRONT])
     elif kind is _SUCCESS:
-        _succeed(tx, job, value, worker)
+        _succeed(tx, job, outcome.data, default_result_ttl, report)
     elif kind is _FAILURE and record[_RETRIES_LEFT]:
         interval = job.get_retry_interval()
-        job.retries_left -= 1
-        job._exc_info = outcome.exc_string
-        _again(tx, job, interval, job.enqueue_at_front_on_retry)
+        record[_RETRIES_LEFT] -= 1
+        record[_EXC_INFO] = outcome.exc_string
+        _again(tx, job, interval, record[_RETRY_AT_FRONT])
     elif kind is _FAILURE:
-        _fail(tx, job, outcome.exc_string, Result.Type.FAILED, worker)
+        _fail(tx, job, outcome.exc_string, Result.Type.FAILED, keep_failure, report)
     else:                                   # stopped: failed registry, no retry, no dependents
         _set_status(job, JobStatus.STOPPED)
-        job._ended = None
-        job._exc_info = outcome.exc_string
-        _add_result(tx, job, int(Result.Type.FAILED), None, outcome.exc_string, worker)
-        ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
-        at = math.inf if ttl < 0 else now + ttl
-        _zadd_until(tx, ('failed', job.origin), job.id, at)   # its timer also collects the job
-        tx.job_expire(job.id, None if ttl < 0 else at)
+        record[_ENDED_AT], record[_EXC_INFO] = None, outcome.exc_string
+        _add_result(tx, job, int(Result.Type.FAILED), None, outcome.exc_string)
         _save(tx, job)
-    if worker is not None:
-        worker._count(kind is _SUCCESS and not isinstance(value, Retry), working_time, now)
+        _keep_until(tx, 'failed', job, _failure_ttl(job))
+    report.status = record[_STATUS]
     tx.signal(job_id)                       # wakes get_result() and latest_result() waiters
-    return True
+    job._rec = record[:]                    # the stored list is the store's: keep a copy
+    return report
 
 
-def _succeed(tx, job, value, worker, keep_going=False):
+def _failure_ttl(job):
+    ttl = job._rec[_FAILURE_TTL]
+    return DEFAULT_FAILURE_TTL if ttl is None else ttl
+
+
+def _succeed(tx, job, data, default_result_ttl, report, keep_going=False):
     record = job._rec
-    assert _FINISHED in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> finished'
-    record[_STATUS] = _FINISHED
+    _set_status(job, _FINISHED)
+    report.succeeded = True
     ttl = record[_RESULT_TTL]
     if ttl is None:
-        ttl = worker.default_result_ttl if worker is not None else DEFAULT_RESULT_TTL
-    data = _capture_value(record[_SERIALIZER], value)
-    job._result = value
-    tx.job_put(record[_ID], job._dump())
+        ttl = default_result_ttl
     if ttl == 0 and not keep_going:         # RQ deletes the job at once, after its dependents
-        _release_dependents(tx, job)
+        tx.job_put(record[_ID], record[:])
+        report.released = _release_dependents(tx, job)
         _forget(tx, job)
-        tx.job_delete(job.id)
+        _drop(tx, record[_ID])
         return
-    _add_result(tx, job, _SUCCESSFUL, data, None, worker)
-    at = math.inf if ttl < 0 else tx.clock() + ttl
-    _zadd_until(tx, ('finished', record[_ORIGIN]), record[_ID], at)   # its timer also collects the job
-    tx.job_expire(record[_ID], None if ttl < 0 else at)
+    _add_result(tx, job, _SUCCESSFUL, data, None)
+    tx.job_put(record[_ID], record[:])
+    _keep_until(tx, 'finished', job, ttl)
     if not keep_going:
-        _release_dependents(tx, job)
+        report.released = _release_dependents(tx, job)
 
 
-def _fail(tx, job, exc_string, result_type, worker):
+def _fail(tx, job, exc_string, result_type, keep_failure, report):
     _set_status(job, JobStatus.FAILED)
-    job._exc_info = exc_string
+    job._rec[_EXC_INFO] = exc_string
     _save(tx, job)
-    if worker is None or not worker.disable_default_exception_handler:
-        ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
-        now = tx.now()
-        _add_result(tx, job, int(result_type), None, exc_string, worker)
-        at = math.inf if ttl < 0 else now + ttl
-        _zadd_until(tx, ('failed', job.origin), job.id, at)   # its timer also collects the job
-        tx.job_expire(job.id, None if ttl < 0 else at)
-    _release_dependents(tx, job)
+    if keep_failure:                        # False: disable_default_exception_handler (RQ)
+        _add_result(tx, job, int(result_type), None, exc_string)
+        _keep_until(tx, 'failed', job, _failure_ttl(job))
+    report.released = _release_dependents(tx, job)
 
 
-def _retry_returned(tx, job, retry, worker):
+def _retry_returned(tx, job, retry, keep_failure, report):
     """The job returned Retry(max, interval): run it again, up to ``max`` times."""
-    if job.number_of_retries >= retry.max:
+    record = job._rec
+    if record[_NUMBER_OF_RETRIES] >= retry.max:
         _fail(tx, job, f'Job {job.id} exceeded the maximum of {retry.max} retries '
-                       'it asked for by returning Retry', Result.Type.MAX_RETRIES_EXCEEDED, worker)
+                       'it asked for by returning Retry', Result.Type.MAX_RETRIES_EXCEEDED,
+              keep_failure, report)
         return
-    interval = Retry.get_interval(job.number_of_retries, retry.intervals)
-    job.number_of_retries += 1
-    _add_result(tx, job, int(Result.Type.RETRIED), None, None, worker)
+    interval = Retry.get_interval(record[_NUMBER_OF_RETRIES], retry.intervals)
+    record[_NUMBER_OF_RETRIES] += 1
+    _add_result(tx, job, int(Result.Type.RETRIED), None, None)
     _again(tx, job, interval, retry.enqueue_at_front)
 
 
 def _again(tx, job, interval, at_front):
     """Run a job once more: now (back on its queue) or after ``interval`` seconds (scheduled)."""
     if interval:
+        job._rec[_AT_FRONT] = at_front
         _schedule(tx, job, tx.now() + interval)
-        job.enqueue_at_front = at_front
-        _save(tx, job)
     else:
         _enqueue(tx, job, at_front)
 
 
-def _add_result(tx, job, result_type, data, exc_string, worker):
-    key = ('results', job._rec[_ID])
+def _add_result(tx, job, result_type, data, exc_string):
+    record = job._rec
+    key = ('results', record[_ID])
     results = tx.get(key, ())
-    entry = (result_type, data, exc_string, tx.clock(), worker.name if worker is not None else '')
+    worker_name = record[_WORKER_NAME] if record[_WORKER_NAME] != 'sync' else ''
+    entry = (result_type, data, exc_string, tx.clock(), worker_name)
     tx.set(key, results + (entry,) if len(results) < _MAX_RESULTS else results[1:] + (entry,))
 
 
 def _release_dependents(tx, parent, parent_counts_as_met=False):
-    """Enqueue the deferred children of ``parent`` whose every parent is now satisfied."""
+    """Enqueue the deferred children of ``parent`` whose every parent is now satisfied;
+    return them (built with the parent's job class)."""
     key = ('dependents', parent._rec[_ID])
+    released = []
     for child_id in tx.smembers(key):
         record = tx.job_get(child_id)
         if record is None or record[_STATUS] is not JobStatus.DEFERRED:
             tx.srem(key, child_id)
             continue
-        child = Job._from_record(record, parent._store)
+        child = type(parent)._from_record(record, parent._store, parent.connection)
         if not _dependencies_met(tx, child, parent.id if parent_counts_as_met else None):
             continue                        # stays: this parent may be requeued and finish later
         tx.srem(key, child_id)
         tx.zrem(('deferred', child.origin), child.id)
         _enqueue(tx, child, child.enqueue_at_front)
+        released.append(child)
+    return released
 
 
 def _dependencies_met(tx, child, met_id=None):
@@ -2216,7 +2608,7 @@ def _forget(tx, job):
 
 
 def _cancel(tx, job, enqueue_dependents=False):
-    _reload(tx, job)
+    _reload(tx, job, 'cancel')
     if job._status is JobStatus.CANCELED:
         raise InvalidJobOperation(f'cannot cancel job {job.id!r}: it is already canceled')
     _forget(tx, job)
@@ -2225,15 +2617,13 @@ def _cancel(tx, job, enqueue_dependents=False):
     tx.zadd(('canceled', job.origin), job.id, tx.now())
     tx.signal(job.id)
     if enqueue_dependents:
-        _release_dependents(tx, job, parent_counts_as_met=True)
+        return _release_dependents(tx, job, parent_counts_as_met=True)
+    return []
 
 
 def _requeue(tx, job, kinds, at_front=False):
     """Move ``job`` from one of the registries ``kinds`` back onto its queue."""
-    record = tx.job_get(job.id)
-    if record is None:
-        raise NoSuchJobError(f'cannot requeue job {job.id!r}: no such job')
-    job._load(record)
+    _reload(tx, job, 'requeue')
     kind = next((k for k in kinds if tx.zscore((k, job.origin), job.id) is not None), None)
     if kind is None:
         raise InvalidJobOperation(
@@ -2254,17 +2644,17 @@ def _delete(tx, job, delete_dependents=False):
         for child_id in tx.smembers(('dependents', job.id)):
             child = tx.job_get(child_id)
             if child is not None:
-                _delete(tx, Job._from_record(child, job._store), True)
-    tx.job_delete(job.id)
+                _delete(tx, type(job)._from_record(child, job._store), True)
+    _drop(tx, job.id)
 
 
 def _unreadable(tx, job_id, origin, exc):
     """Replace a record no one can read (say, it pickled a class of another program's
     __main__) by a failed job that says so, instead of letting it stop a worker."""
-    _log.error('%s: job %s cannot be read, and is failed: %s', origin, job_id, exc)
+    tx.defer(_log.error, '%s: job %s cannot be read, and is failed: %s', origin, job_id, exc)
     record = _BLANK_RECORD[:]
     record[_ID], record[_STATUS], record[_ORIGIN] = job_id, JobStatus.FAILED, origin
-    record[_CREATED] = record[_ENDED] = tx.now()
+    record[_CREATED_AT] = record[_ENDED_AT] = tx.now()
     record[_EXC_INFO] = f'{type(exc).__name__}: {exc}'
     tx.job_put(job_id, record)
     for kind in _REGISTRY_KINDS:
@@ -2277,122 +2667,117 @@ def _suspended(tx):
     return until is not None and until > tx.now()
 
 
-def _housekeep(tx):
-    """Expire what the TTLs say and enqueue every scheduled job that is due; return those."""
+# -- what must happen at a time: one handler per kind of timer ------------------
+# Each timer names a (key, member) pair and the time it was set for. A handler
+# acts only if that entry still holds that time (an entry that moved or left
+# since leaves a stale timer behind, which is skipped), and returns the job it
+# put on a queue, if any.
+
+def _timer_entry(tx, key, job_id, at):
+    """The record of a timer's job if its registry entry still holds ``at``, else None."""
+    if tx.zscore(key, job_id) != at:
+        return None                         # stale: the entry moved or left since
+    tx.zrem(key, job_id)
+    try:
+        return tx.job_get(job_id)
+    except DeserializationError as exc:
+        if key[0] in ('scheduled', 'started'):
+            _unreadable(tx, job_id, key[1], exc)
+        return None
+
+
+def _on_expire(tx, key, job_id, at, job_class):
+    """A record's ttl ran out: collect the job and what is kept for it."""
+    try:
+        if tx.job_get(job_id) is None:
+            _drop(tx, job_id)
+    except DeserializationError:
+        pass
+
+
+def _on_due(tx, key, job_id, at, job_class):
+    """A scheduled job (or a retry, or a repeat) is due: enqueue it."""
+    record = _timer_entry(tx, key, job_id, at)
+    if record is not None and record[_STATUS] is JobStatus.SCHEDULED:
+        job = job_class._from_record(record, tx)
+        _enqueue(tx, job, job.enqueue_at_front)
+        return job
+    return None
+
+
+def _on_heartbeat_missed(tx, key, job_id, at, job_class):
+    """A started job whose worker stopped beating (its process died): retry it or fail it."""
+    record = _timer_entry(tx, key, job_id, at)
+    if record is None or record[_STATUS] is not _STARTED:
+        return None
+    job = job_class._from_record(record, tx)
+    text = f'Moved to FailedJobRegistry, due to AbandonedJobError, at {_iso(at)}'
+    tx.defer(_log.warning, '%s: job %s: %s', job.origin, job.id, text)
+    job._rec[_ENDED_AT] = tx.now()
+    _finish(tx, job, _Outcome(_FAILURE, exc_string=text), DEFAULT_RESULT_TTL, True)
+    return None
+
+
+def _on_kept(tx, key, job_id, at, job_class):
+    """A registry entry's keep-until time came: drop the entry."""
+    if tx.zscore(key, job_id) == at:
+        tx.zrem(key, job_id)
+
+
+def _on_suspension_end(tx, key, member, at, job_class):
+    """A suspension's ttl ran out: wake the workers."""
+    tx.wake_workers()
+
+
+_TIMERS = {
+    'expire': _on_expire,
+    'scheduled': _on_due,
+    'started': _on_heartbeat_missed,
+    'finished': _on_kept,
+    'failed': _on_kept,
+    'deferred': _on_kept,
+    'canceled': _on_kept,
+    'suspended': _on_suspension_end,
+}
+
+
+def _housekeep(tx, job_class=None):
+    """Act on every timer that is due; return the jobs that were put on a queue."""
     promoted = []
-    for key, job_id, at in tx.timers_due(tx.now()):
-        if key[0] != 'expire':
-            if tx.zscore(key, job_id) != at:
-                continue                    # stale: the entry moved or left since
-            tx.zrem(key, job_id)
-        try:
-            record = tx.job_get(job_id)     # also deletes the job if its record expired
-        except DeserializationError as exc:
-            if key[0] in ('scheduled', 'started'):
-                _unreadable(tx, job_id, key[1], exc)
-            continue
-        if key[0] == 'started' and record is not None and record[_STATUS] is _STARTED_STATUS:
-            _abandoned(tx, Job._from_record(record, tx), at)
-        if key[0] == 'scheduled' and record is not None and record[_STATUS] is JobStatus.SCHEDULED:
-            job = Job._from_record(record, tx)
-            _enqueue(tx, job, job.enqueue_at_front)
+    for key, member, at in tx.timers_due(tx.now()):
+        job = _TIMERS[key[0]](tx, key, member, at, job_class or Job)
+        if job is not None:
             promoted.append(job)
     return promoted
 
 
 def _tick(store):
-    """Housekeep now, and run the due jobs of ``is_async=False`` queues in this thread."""
+    """Housekeep now, and run the due jobs of is_async=False queues in this thread."""
     with store.transaction() as tx:
-        for worker in list(store._live_workers.values()):
-            if worker._heartbeat_ttl is not None:
-                worker._beat(tx)            # alive in this process, whatever the clock says
         promoted = _housekeep(tx)
-        inline = tx.smembers(('sync-queues',)) if promoted else ()
-        inline = [job for job in promoted if job.origin in inline]
-    for job in inline:
-        _run_inline(job)
+    for job in promoted:
+        if job._rec[_SYNC]:
+            _run_inline(job)
 
 
-def _abandoned(tx, job, at):
-    """A started job whose worker stopped beating (its process died): retry it or fail it."""
-    text = f'Moved to FailedJobRegistry, due to AbandonedJobError, at {_iso(at)}'
-    _log.warning('%s: job %s: %s', job.origin, job.id, text)
-    _finish(tx, job, _Outcome(_FAILURE, exc_string=text), None)
-
-
-def _zadd_until(tx, key, job_id, at):
-    """Add to a registry whose score is a time at which the entry must go (or run)."""
-    tx.zadd(key, job_id, at)
-    if at != math.inf:
-        tx.timer_add(at, key, job_id)
-
-
-# -- running a job (shared by Worker and Queue(is_async=False)) ----------------
-
-def _execute(job, execution=None):
-    """Run the job's function in this thread, outside every lock."""
-    previous = getattr(_current, 'job', None)
-    _current.job = job
-    try:
-        if execution is not None:
-            execution.in_job = True
-        return _Outcome(_SUCCESS, _call_job_function(job))
-    except BaseException as exc:     # SystemExit too: a job never kills its worker
-        return _Outcome.failure(exc)
-    finally:
-        if execution is not None:
-            execution.in_job = False
-        _current.job = previous
-
+# -- running a job where it was enqueued (Queue(is_async=False)) ----------------
 
 def _run_inline(job):
-    """Run a queued job now, in this thread, through the worker's code (is_async=False)."""
-    store = job._store
-    while True:
+    """Run a queued job now, in this thread, through the same steps a worker takes;
+    then its released dependents of is_async=False queues, and retries due at once."""
+    pending = [job]
+    while pending:
+        job = pending.pop(0)
+        store = job._store
         with store.transaction() as tx:
             if not tx.queue_remove(job.origin, job.id):
-                return
+                continue
             _start(tx, job, 'sync')
-        _complete(job, _execute(job), None)
-        if job._status is not _QUEUED:     # a retry with no interval runs again at once
-            return
-
-
-def _complete(job, outcome, worker):
-    """Callbacks, then _finish, then exception handlers: what follows every execution."""
-    store, connection, record = job._store, job.connection, job._rec
-    if outcome.kind is not _STOPPED:
-        record[_ENDED] = store.clock()
-    if (outcome.kind is _SUCCESS and record[_ON_SUCCESS] is not None
-            and not isinstance(outcome.value, Retry)):
-        job._status = JobStatus.FINISHED    # what get_status(refresh=False) says inside it (RQ)
-        try:
-            job._success_callback(job, connection, outcome.value)
-        except Exception as exc:            # a raising success callback fails the job (RQ)
-            _log.exception('success callback of job %s raised', job.id)
-            outcome = _Outcome.failure(exc)
-    if outcome.kind is _FAILURE and record[_ON_FAILURE] is not None:
-        job._status = JobStatus.FAILED
-        try:
-            job._failure_callback(job, connection, *outcome.exc_info)
-        except Exception as exc:
-            _log.exception('failure callback of job %s raised', job.id)
-            outcome.exc_string = _exc_string(type(exc), exc, exc.__traceback__)
-    if outcome.kind is _STOPPED and record[_ON_STOPPED] is not None:
-        _call_quietly(f'stopped callback of job {job.id}', job._stopped_callback, job, connection)
-    with store.transaction() as tx:
-        applied = _finish(tx, job, outcome, worker)
-    if not applied:
-        _log.warning('job %s was canceled or deleted while it ran; its outcome is discarded', job.id)
-    elif not _log.isEnabledFor(logging.INFO):
-        pass
-    elif outcome.kind is _SUCCESS:
-        _log.info('%s: Job OK (%s)', job.origin, job.id)
-    else:
-        _log.info('%s: Job %s (%s): %s', job.origin, outcome.kind, job.id,
-                  (outcome.exc_string or '').strip().splitlines()[-1:])
-    if applied and outcome.kind is _FAILURE and worker is not None:
-        worker._handle_exception(job, *outcome.exc_info)
+        outcome = _run_callbacks(job, _Execution(job).run())
+        report = _end_run(job, outcome)
+        if job._status is _QUEUED:          # a retry with no interval runs again at once
+            pending.append(job)
+        pending += [child for child in report.released if child._rec[_SYNC]]
 
 # ==== Queue ==================================================================
 
@@ -2404,6 +2789,9 @@ EnqueueData = collections.namedtuple('EnqueueData', [
     'func', 'args', 'kwargs', 'timeout', 'result_ttl', 'ttl', 'failure_ttl', 'description',
     'depends_on', 'job_id', 'at_front', 'meta', 'retry', 'on_success', 'on_failure',
     'on_stopped', 'repeat'])
+
+
+_NO_OPTIONS = (None,) * 14
 
 
 class Queue:
@@ -2440,6 +2828,7 @@ class Queue:
         self._template_record[_SERIALIZER] = self.serializer
         self._template_record[_ORIGIN] = name
         self._template_record[_TIMEOUT] = self._default_timeout
+        self._template_record[_SYNC] = not is_async
 
     def __repr__(self):
         return f'Queue({self.name!r})'
@@ -2499,18 +2888,15 @@ class Queue:
         ``retry``, ``repeat``, ``on_success``, ``on_failure``, ``on_stopped``,
         ``unique``) are taken out of ``kwargs``; so are ``args=`` and
         ``kwargs=`` (explicit mode). On this front door ``timeout=`` is the job
-        timeout too; after ``install_as_rq()`` it goes to ``f``, as in RQ.
+        timeout too; after ``install_as_rq()`` it goes to ``f``, as in RQ. As in
+        RQ, it goes through ``enqueue_call`` and then ``enqueue_job`` /
+        ``_enqueue_job``, so a subclass may override any of them.
         """
         if kwargs and not self._option_names.isdisjoint(kwargs):
             options = self._pop_options(kwargs)
             args, kwargs = self._explicit_args(args, kwargs)
             return self.enqueue_call(f, args, kwargs, **options)
-        job = self._plain_job(f, args, kwargs)        # no options: the common, fast case
-        with self._store.transaction() as tx:
-            _enqueue(tx, job, fresh=True)       # (a plain job has no dependencies to wait for)
-        if not self._is_async:
-            self._run_sync(job)
-        return job
+        return self.enqueue_call(f, args, kwargs)
 
     def enqueue_call(self, func, args=None, kwargs=None, timeout=None, result_ttl=None, ttl=None,
                      failure_ttl=None, description=None, depends_on=None, job_id=None,
@@ -2518,6 +2904,11 @@ class Queue:
                      on_failure=None, on_stopped=None, pipeline=None, unique=False,
                      webhooks=None, group_id=None) -> Job:
         """Enqueue with every option spelled out (here the job timeout is ``timeout``)."""
+        if ((timeout, result_ttl, ttl, failure_ttl, description, depends_on, job_id, meta, retry,
+             repeat, on_success, on_failure, on_stopped, group_id) == _NO_OPTIONS
+                and not at_front and not unique and type(args) is tuple
+                and (kwargs is None or type(kwargs) is dict)):
+            return self._enqueue_job(self._plain_job(func, args, kwargs))   # the common case
         _check_unique(unique, job_id, depends_on)
         job = self.create_job(func, args, kwargs, timeout=timeout, result_ttl=result_ttl, ttl=ttl,
                               failure_ttl=failure_ttl, description=description,
@@ -2538,16 +2929,31 @@ class Queue:
                        job_id=job_id, meta=meta, retry=retry, repeat=repeat,
                        on_success=on_success, on_failure=on_failure, on_stopped=on_stopped,
                        status=status, origin=self.name, group_id=group_id)
+        job._rec[_SYNC] = not self._is_async
         return job
 
     def enqueue_job(self, job, pipeline=None, at_front=False, unique=False) -> Job:
         """Enqueue an existing Job object (deferred while it has unfinished parents); returns it."""
         self._adopt(job)
+        if job._rec[_DEPENDENCY_IDS]:
+            with self._store.transaction() as tx:
+                if unique and tx.job_get(job.id) is not None:
+                    raise DuplicateJobError(f'Job with ID {job.id!r} already exists')
+                deferred = _defer_if_waiting(tx, job)
+            if deferred:
+                return job
+        return self._enqueue_job(job, pipeline=pipeline, at_front=at_front, unique=unique)
+
+    def _enqueue_job(self, job, pipeline=None, at_front=False, unique=False) -> Job:
+        """Put a job on this queue without looking at its dependencies (RQ's ``_enqueue_job``);
+        with ``is_async=False`` it then runs here and now."""
+        if self._store.shared:
+            self._store.portable(job)
         with self._store.transaction() as tx:
             if unique and tx.job_get(job.id) is not None:
                 raise DuplicateJobError(f'Job with ID {job.id!r} already exists')
-            _place(tx, job, at_front)
-        if not self._is_async and job._status is JobStatus.QUEUED:
+            _enqueue(tx, job, at_front)
+        if not self._is_async:
             self._run_sync(job)
         return job
 
@@ -2706,7 +3112,7 @@ class Queue:
                     break
             else:
                 record[_DATA] = (args, None)
-        record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._clock()
+        record[_ID], record[_FUNC], record[_CREATED_AT] = _new_id(), f, self._clock()
         return job
 
     def _pop_options(self, kwargs):
@@ -2728,8 +3134,10 @@ class Queue:
         return kwargs.pop('args', None), kwargs.pop('kwargs', None)
 
     def _adopt(self, job):
+        job._flush_meta()
         job.origin = self.name
         job._store, job.connection = self._store, self.connection
+        job._rec[_SYNC] = not self._is_async
         if job.timeout is None:
             job.timeout = self._default_timeout
 
@@ -2748,6 +3156,8 @@ class Queue:
 
     def _schedule_at(self, job, at, unique=False):
         self._adopt(job)
+        if self._store.shared:
+            self._store.portable(job)
         with self._store.transaction() as tx:
             if unique and tx.job_get(job.id) is not None:
                 raise DuplicateJobError(f'Job with ID {job.id!r} already exists')
@@ -2755,9 +3165,7 @@ class Queue:
         return job
 
     def _run_sync(self, job):
-        """Run a job now, in this thread (is_async=False); then any due retries of sync queues."""
-        with self._store.transaction() as tx:
-            tx.sadd(('sync-queues',), self.name)
+        """Run a job now, in this thread (is_async=False); then whatever became due meanwhile."""
         _run_inline(job)
         _tick(self._store)
 
@@ -2921,9 +3329,12 @@ class BaseRegistry:
         return self.queue_class(self.name, connection=self.connection, job_class=self.job_class)
 
     def add(self, job, ttl=0, pipeline=None, xx=False):
+        """Add ``job`` for ``ttl`` seconds (-1: for good); then it leaves this registry."""
+        job_id = job.id if isinstance(job, Job) else job
         with self._store.transaction() as tx:
-            score = math.inf if ttl == -1 else tx.now() + (ttl or 0)
-            tx.zadd(self._key, job.id, score)
+            if xx and tx.zscore(self._key, job_id) is None:
+                return
+            _zadd_until(tx, self._key, job_id, math.inf if ttl == -1 else tx.now() + (ttl or 0))
 
     def remove(self, job, pipeline=None, delete_job=False):
         job_id = job.id if isinstance(job, Job) else job
@@ -2938,7 +3349,7 @@ class BaseRegistry:
         """Drop entries whose score (expiry time) has passed."""
         with self._store.transaction() as tx:
             if timestamp is None:
-                _housekeep(tx)
+                _housekeep(tx, self.job_class)
                 return
             for job_id in tx.zmembers(self._key, timestamp):
                 tx.zrem(self._key, job_id)
@@ -3029,43 +3440,25 @@ def clean_registries(queue):
 
 # ==== Worker =================================================================
 
-_RUNNING, _CLAIMED, _ABANDONED = 'running', 'claimed', 'abandoned'
-
-
-class _Execution:
-    """One run of a job by a worker thread, raced for by the thread and the watchdog."""
-    __slots__ = ('job', 'thread_id', 'deadline', 'state', 'in_job')
-
-    def __init__(self, job, deadline):
-        self.job = job
-        self.thread_id = threading.get_ident()
-        self.deadline = deadline        # time.monotonic() value, or None for no timeout
-        self.state = _RUNNING           # guarded by the worker's _claim_lock
-        self.in_job = False             # True only while the job's own function runs
-
-
-def _raise_in_thread(thread_id, exc_type):
-    """Ask CPython to raise ``exc_type`` in another thread at its next bytecode (best effort)."""
-    try:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type))
-    except (AttributeError, OSError):   # not CPython: the timed-out thread simply runs on
-        pass
-
-
 class Worker:
-    """Runs jobs from one or more queues, in priority order, in threads of this process.
+    """Runs jobs from one or more queues, in priority order, in this process.
 
     ``Worker(queues, name=None, connection=None, ...)``: ``queues`` is a Queue, a
     queue name, or a list of them (strict priority: each job comes from the first
     non-empty queue in the list). ``work(burst=False)`` runs jobs in the calling
-    thread and returns whether it ran any; ``start()`` runs ``work`` in a
-    background thread; ``stop()`` stops it gracefully. Every worker here runs
-    jobs in its own thread, as RQ's ``SimpleWorker`` does; a job past its
-    timeout is failed on time and the worker goes on in a fresh thread.
+    thread, as RQ's ``SimpleWorker`` does, and returns whether it ran any;
+    ``start()`` runs the same loop in a background thread; ``stop()`` stops it
+    gracefully. A job past its timeout is failed on time; a started worker goes
+    on at once in a fresh thread, while ``work()`` goes on when the timed-out
+    code returns or is interrupted. Jobs go through RQ's hooks (``execute_job``,
+    ``perform_job``, ``prepare_job_execution``, ``handle_job_success``,
+    ``handle_job_failure``, ``handle_exception``), which subclasses may extend.
     """
 
     queue_class = Queue
     job_class = Job
+    log = _log
+    _timeout_exception = JobTimeoutException
 
     def __init__(self, queues, name=None, default_result_ttl=DEFAULT_RESULT_TTL, connection=None,
                  exception_handlers=None, default_worker_ttl=None, worker_ttl=None,
@@ -3074,9 +3467,10 @@ class Worker:
                  prepare_for_work=True, serializer=None, work_horse_killed_handler=None,
                  **kwargs):
         if job_class is not None:
-            self.job_class = job_class
+            self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
         if queue_class is not None:
-            self.queue_class = queue_class
+            self.queue_class = (_import_attribute(queue_class) if isinstance(queue_class, str)
+                                else queue_class)
         items = queues if isinstance(queues, (list, tuple)) else [queues]
         if not items:
             raise ValueError('Worker([]): give at least one queue (a Queue or a queue name)')
@@ -3088,22 +3482,29 @@ class Worker:
                 store = item.connection
         self._store = _resolve_store(store)
         self.connection = store if store is not None else self._store
-        self.queues = [q if isinstance(q, Queue) else self.queue_class(q, connection=self.connection)
-                       for q in items]
+        self.serializer = resolve_serializer(serializer)
+        self.queues = [q if isinstance(q, Queue) else self.queue_class(
+            q, connection=self.connection, job_class=self.job_class, serializer=serializer)
+            for q in items]
         self.name = name or _new_id().replace('-', '')
         self.default_result_ttl = default_result_ttl
         self.disable_default_exception_handler = disable_default_exception_handler
-        self._exc_handlers = list(exception_handlers or [])
-        if not isinstance(exception_handlers, (list, tuple, type(None))):
+        self.log_job_description = log_job_description
+        if exception_handlers is None:
+            self._exc_handlers = []
+        elif isinstance(exception_handlers, (list, tuple)):
+            self._exc_handlers = list(exception_handlers)
+        else:
             self._exc_handlers = [exception_handlers]
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
-        self.successful_job_count = 0       # these four are updated inside _finish's transaction
+        self.python_version = sys.version
+        self.successful_job_count = 0       # counted by this worker from each run's _Report
         self.failed_job_count = 0
         self.total_working_time = 0.0
-        self._state = 'starting'
+        self._state = WorkerStatus.STARTING
         self.birth_date = None
-        self._heartbeat = None              # epoch seconds of the last job's end
+        self._heartbeat = None              # epoch seconds of the last heartbeat or job end
         self._order = list(self.queues)     # dequeue order; rotated or shuffled by strategy
         self._strategy = DequeueStrategy.DEFAULT
         self._burst = False
@@ -3111,17 +3512,18 @@ class Worker:
         self._max_idle_time = None
         self._jobs_run = 0
         self._did_work = False
+        self._in_caller = False             # work() runs the loop in the caller's thread
+        self._interrupt = None              # a KeyboardInterrupt a job got, re-raised by work()
         self._stopping = False              # set by stop(); read by the dequeue wait predicate
         self._loop_done = threading.Event()  # set when the work loop (in whatever thread) ends
         self._loop_done.set()
         self._thread = None
-        self._claim_lock = threading.Lock()  # guards _Execution.state (thread vs watchdog)
         self._watch = threading.Condition()  # the watchdog's own lock and wake-up
         self._watch_until = math.inf         # when the watchdog plans to wake up
         self._watch_closed = False
         self._watchdog = None
-        self._execution = None
-        self._remote_job_id = None          # set on views of other processes' workers
+        self._execution = None              # the _Execution of the job in hand
+        self._outcomes = {}                 # job id -> the outcome its hooks are recording
         # On a store shared with other processes, a worker proves it is alive
         # with a heartbeat every job_monitoring_interval seconds; a job whose
         # worker missed three is abandoned (RQ's AbandonedJobError).
@@ -3132,14 +3534,18 @@ class Worker:
         return f'{type(self).__name__}({self.name!r})'
 
     def __eq__(self, other):
-        return isinstance(other, Worker) and self.name == other.name
+        return isinstance(other, (Worker, _WorkerView)) and self.name == other.name
 
     def __hash__(self):
         return hash(self.name)
 
     @classmethod
     def all(cls, connection=None, job_class=None, queue_class=None, queue=None, serializer=None):
-        """The workers currently working on the store (optionally: on ``queue``)."""
+        """The workers currently working on the store (optionally: on ``queue``).
+
+        Workers of this process are the Worker objects themselves; those of other
+        processes sharing the store are read-only views of their records.
+        """
         store = _resolve_store(connection if queue is None else queue.connection)
         with store.transaction() as tx:
             now = tx.now()
@@ -3149,23 +3555,10 @@ class Worker:
             if record is None or record['expires'] < now:
                 continue                    # gone, or its process died (no heartbeat)
             live = store._live_workers.get(record['name'])
-            workers.append(live if live is not None else cls._from_record(record, store))
+            workers.append(live if live is not None else _WorkerView(record, store, cls))
         if queue is not None:
             workers = [w for w in workers if queue.name in w.queue_names()]
         return workers
-
-    @classmethod
-    def _from_record(cls, record, store):
-        """A read-only view of a worker of another process."""
-        worker = cls(record['queues'], name=record['name'], connection=store)
-        worker.pid, worker.hostname = record['pid'], record['hostname']
-        worker.successful_job_count = record['successful']
-        worker.failed_job_count = record['failed']
-        worker.total_working_time = record['working_time']
-        worker._state, worker._heartbeat = record['state'], record['heartbeat']
-        worker.birth_date = _to_datetime(record['birth'])
-        worker._remote_job_id = record['job_id']
-        return worker
 
     @classmethod
     def count(cls, connection=None, queue=None):
@@ -3197,19 +3590,23 @@ class Worker:
         idle seconds. ``dequeue_strategy`` is ``'default'`` (strict priority),
         ``'round_robin'`` or ``'random'``. Every worker also enqueues due
         scheduled jobs (``with_scheduler`` is accepted for RQ's sake). Returns
-        whether any job ran (failed ones included).
-
-        The jobs run in a thread of the worker's own while this one waits, so
-        that a job stuck past its timeout never holds up the caller. Ctrl-C
-        here stops the worker after the job in hand.
+        whether any job ran (failed ones included). Jobs run in this very thread,
+        so they see its database connection, application context and
+        thread-locals. A KeyboardInterrupt inside a job fails that job, stops the
+        worker and is raised again here.
         """
-        self.start(burst, max_jobs=max_jobs, max_idle_time=max_idle_time,
-                   dequeue_strategy=dequeue_strategy)
+        if self._thread is not None and not self._loop_done.is_set():
+            raise RuntimeError(f'worker {self.name!r} is already running')
+        self._prepare(burst, max_jobs, max_idle_time, dequeue_strategy)
+        self._in_caller = True
         try:
-            self._loop_done.wait()
-        except KeyboardInterrupt:
-            self.request_stop()
-            self._loop_done.wait()
+            with _StopOnSignals([self]):
+                self._drive()
+        finally:
+            self._in_caller = False
+        interrupt, self._interrupt = self._interrupt, None
+        if interrupt is not None:
+            raise interrupt
         return self._did_work
 
     def start(self, burst=False, **work_kwargs):
@@ -3247,14 +3644,10 @@ class Worker:
     state = property(get_state, set_state)
 
     def get_current_job(self):
-        if self._remote_job_id is not None:
-            return self.job_class.fetch_many([self._remote_job_id], self._store)[0]
         execution = self._execution
         return execution.job if execution is not None and execution.state is _RUNNING else None
 
     def get_current_job_id(self):
-        if self._remote_job_id is not None:
-            return self._remote_job_id
         job = self.get_current_job()
         return job.id if job is not None else None
 
@@ -3281,18 +3674,6 @@ class Worker:
             tx.delete(('worker', self.name))
         self._store._live_workers.pop(self.name, None)
 
-    def _record(self):
-        """What the store keeps about this worker, for Worker.all() in other processes."""
-        execution = self._execution
-        return {'name': self.name, 'queues': self.queue_names(), 'pid': self.pid,
-                'hostname': self.hostname, 'birth': self._heartbeat if self.birth_date is None
-                else self.birth_date.timestamp(), 'state': getattr(self._state, 'value', self._state),
-                'job_id': execution.job.id if execution and execution.state is _RUNNING else None,
-                'successful': self.successful_job_count, 'failed': self.failed_job_count,
-                'working_time': self.total_working_time, 'heartbeat': self._heartbeat,
-                'expires': math.inf if self._heartbeat_ttl is None
-                else self._heartbeat + self._heartbeat_ttl}
-
     def push_exc_handler(self, handler_func):
         self._exc_handlers.append(handler_func)
 
@@ -3309,6 +3690,52 @@ class Worker:
     @property
     def last_heartbeat(self):
         return _to_datetime(self._heartbeat)
+
+    # -- RQ's hooks: what running one job goes through -----------------------------
+
+    def execute_job(self, job, queue):
+        """Run one dequeued job (RQ: in a forked horse; here, as SimpleWorker, in this thread)."""
+        return self.perform_job(job, queue)
+
+    def perform_job(self, job, queue) -> bool:
+        """Prepare, run the job, then hand its outcome to the success or failure hooks."""
+        execution = self._execution
+        self.prepare_job_execution(job)
+        outcome = execution.run()
+        if not execution.claim():
+            return False                    # timed out or stopped: recorded by whoever took over
+        if isinstance(outcome.exc_info[1], KeyboardInterrupt):
+            self._interrupt = outcome.exc_info[1]
+            self.request_stop()
+        return self._conclude(job, queue, outcome)
+
+    def prepare_job_execution(self, job, remove_from_intermediate_queue=False):
+        """Bookkeeping before the job runs (it is already started, atomically with its dequeue)."""
+        self._state = _BUSY
+
+    def handle_job_success(self, job, queue, started_job_registry=None):
+        """Record the job's success (or its repeat, or the Retry it returned)."""
+        self._account(_end_run(job, self._outcome_of(job), self.default_result_ttl))
+
+    def handle_job_failure(self, job, queue=None, started_job_registry=None, exc_string=''):
+        """Record the job's failure: retried if it has retries left, else failed."""
+        outcome = self._outcome_of(job)
+        if exc_string:
+            outcome.exc_string = exc_string
+        self._account(_end_run(job, outcome, self.default_result_ttl,
+                               not self.disable_default_exception_handler))
+
+    def handle_exception(self, job, *exc_info):
+        """Log the failure with its traceback, then run the exception handlers in order."""
+        exc_string = ''.join(traceback.format_exception(*exc_info)) if exc_info[0] else (
+            self._outcome_of(job).exc_string or '')
+        self.log.error('Worker %s: job %s: exception raised while executing (%s)\n%s',
+                       self.name, job.id, job.func_name, exc_string,
+                       extra={'queue': job.origin, 'job_id': job.id})
+        for handler in list(self._exc_handlers):
+            fall_through = _call_quietly(f'exception handler {handler!r}', handler, job, *exc_info)
+            if fall_through is False:
+                break
 
     # -- the loop --------------------------------------------------------------
 
@@ -3331,39 +3758,14 @@ class Worker:
             self._watch_closed = False
         self._loop_done.clear()
         self._state = WorkerStatus.STARTED
+        if isinstance(self._store.clock, ManualClock):
+            self._store.clock._beaters.add(self)
         if self._heartbeat_ttl is not None:
             threading.Thread(target=self._heartbeat_loop, daemon=True,
                              name=f'rq-heartbeat-{self.name}').start()
-        _log.info('Worker %s: started with queues %s', self.name, ', '.join(self.queue_names()))
-
-    def _beat(self, tx):
-        """Renew this worker's heartbeat and its running job's; return that execution."""
-        self._heartbeat = now = tx.now()
-        execution = self._execution
-        if execution is not None and execution.state is not _ABANDONED:
-            job = execution.job                 # running, or in its callbacks: still ours until
-            key = ('started', job.origin)       # _finish takes it out of the started registry
-            stored = tx.job_get(job.id) if tx.zscore(key, job.id) is not None else None
-            if stored is not None and stored[_WORKER_NAME] == self.name \
-                    and stored[_STARTED] == job._rec[_STARTED]:
-                _zadd_until(tx, key, job.id, now + self._heartbeat_ttl)
-        tx.set(('worker', self.name), self._record())
-        return execution
-
-    def _heartbeat_loop(self):
-        """On a shared store: renew this worker's and its job's heartbeat; take commands."""
-        while not self._loop_done.wait(self._monitoring_interval):
-            with self._store.transaction() as tx:
-                execution = self._beat(tx)
-                commands = tx.get(('worker-commands', self.name), ())
-                if commands:
-                    tx.delete(('worker-commands', self.name))
-            for command in commands:
-                if command == 'shutdown':
-                    self.request_stop()
-                elif (execution is not None and execution.state is _RUNNING
-                      and command == f'stop-job {execution.job.id}'):
-                    _stop_execution(self, execution)
+        self.log.info('Worker %s: started with PID %d, version %s', self.name, self.pid,
+                      __version__)
+        self.log.info('*** Listening on %s...', ', '.join(self.queue_names()))
 
     def _drive(self):
         """Run the loop in this thread; the thread that ends it normally retires the worker."""
@@ -3372,66 +3774,165 @@ class Worker:
         except _INTERRUPTS:                 # a replaced thread's interrupt, arriving late
             return
         except Exception:                   # an emulator bug or a broken store: never hang
-            _log.exception('Worker %s: stopped by an unexpected error', self.name)
+            self.log.exception('Worker %s: stopped by an unexpected error', self.name)
             ended = True
         if ended:
             self._retire()
 
     def _retire(self):
-        self._state = 'stopped' if self._stopping else 'idle'
+        self._state = WorkerStatus.STOPPED if self._stopping else WorkerStatus.IDLE
         self.register_death()
         with self._watch:
             self._watch_closed = True
             self._watch.notify()
-        _log.info('Worker %s: done, %d jobs', self.name, self._jobs_run)
+        if self._stopping:
+            self.log.info('Worker %s: stopping on request', self.name)
+        else:
+            self.log.info('Worker %s: done, quitting', self.name)
         self._loop_done.set()
 
     def _loop(self):
         """Run jobs until told to stop; False when a watchdog took this thread's place."""
         while self._max_jobs is None or self._jobs_run < self._max_jobs:
-            job = self._dequeue()
-            if job is None:
+            taken = self._dequeue()
+            if taken is None:
                 return True
             self._did_work = True
             self._jobs_run += 1
-            if not self._run(job):
+            if not self._run(*taken) and not self._in_caller:
                 return False
         return True
 
+    def _run(self, job, queue):
+        """Run a started job through execute_job; False if it was taken over meanwhile."""
+        timeout = job._rec[_TIMEOUT]
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        execution = _Execution(job, queue, deadline)
+        self._execution = execution
+        # Wake the watchdog only if it plans to sleep past this deadline. It
+        # publishes _watch_until before it reads _execution, and this thread
+        # writes _execution before it reads _watch_until: one sees the other.
+        if deadline is not None and deadline < self._watch_until:
+            with self._watch:
+                self._ensure_watchdog()
+                self._watch.notify()
+        if self.log.isEnabledFor(logging.INFO):
+            if self.log_job_description:
+                self.log.info('Worker %s: %s: %s (%s)', self.name, queue.name, job.description,
+                              job.id)
+            else:
+                self.log.info('Worker %s: %s: %s', self.name, queue.name, job.id)
+        try:
+            self.execute_job(job, queue)
+        except _INTERRUPTS:                 # the interrupt of a take-over, just as the job returned
+            if execution.state is not _TAKEN_OVER:
+                raise
+        return execution.state is not _TAKEN_OVER
+
+    def _conclude(self, job, queue, outcome):
+        """What follows a run (in the runner's thread, or a take-over's): callbacks, then
+        RQ's hooks. Returns whether the job succeeded."""
+        self._outcomes[job.id] = outcome = _run_callbacks(job, outcome)
+        try:
+            if outcome.kind is _SUCCESS:
+                self.handle_job_success(job, queue, self._started_registry(queue))
+                self._log_success(job, queue)
+                return True
+            if outcome.kind is _FAILURE:
+                self.handle_exception(job, *outcome.exc_info)
+                self.handle_job_failure(job, queue, self._started_registry(queue),
+                                        outcome.exc_string)
+            else:
+                self._account(_end_run(job, outcome, self.default_result_ttl))
+            return False
+        finally:
+            self._outcomes.pop(job.id, None)
+
+    def _outcome_of(self, job):
+        outcome = self._outcomes.get(job.id)
+        return outcome if outcome is not None else _Outcome(_SUCCESS, job._result)
+
+    def _started_registry(self, queue):
+        return queue.started_job_registry
+
+    def _log_success(self, job, queue):
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        self.log.info('Worker %s: %s: %s (%s)', self.name, job.origin, 'Job OK', job.id)
+        ttl = job.get_result_ttl(self.default_result_ttl)
+        if ttl == 0:
+            self.log.info('Worker %s: job %s result discarded immediately', self.name, job.id)
+        elif ttl > 0:
+            self.log.info('Worker %s: job %s result is kept for %s seconds', self.name, job.id, ttl)
+        else:
+            self.log.info('Worker %s: job %s result will never expire, clean up result key '
+                          'manually', self.name, job.id)
+
+    def _account(self, report):
+        """This worker's own counters, from what the end of a run reported."""
+        if not report.applied:
+            return
+        if report.succeeded:
+            self.successful_job_count += 1
+        else:
+            self.failed_job_count += 1
+        self.total_working_time += report.working_time
+        self._heartbeat = self._store.now()
+
+    # -- taking the next job -----------------------------------------------------
+
     def _dequeue(self):
-        """Take the next job (started, inside one transaction) or None when the loop should end."""
+        """The next (job, queue), started inside one transaction; None when the loop should end."""
         idle_since = time.monotonic()
         with self._store.transaction() as tx:
             while not self._stopping:
-                _housekeep(tx)
+                _housekeep(tx, self.job_class)
                 if _suspended(tx):
-                    timeout = self._wait_timeout(tx, idle_since)
-                    if self._burst or (timeout is not None and timeout <= 0):
-                        return None         # RQ: a suspended burst worker exits
-                    self._state = WorkerStatus.SUSPENDED
-                    tx.wait_for_work(lambda: self._stopping or not _suspended(tx), timeout)
+                    if not self._wait_suspended(tx, idle_since):
+                        return None
                     continue
-                for queue in self._order:
-                    job_id = tx.queue_pop(queue.name)
-                    while job_id is not None:
-                        record = self._read(tx, queue, job_id)
-                        if record is not None and record[_STATUS] is _QUEUED:
-                            return self._take(tx, queue, record)
-                        job_id = tx.queue_pop(queue.name)   # expired (ttl) or a stale duplicate id
-                if self._burst:
+                taken = self._pop(tx)
+                if taken is not None:
+                    return taken
+                if self._burst or not self._wait_idle(tx, idle_since):
                     return None
-                if self._state is not WorkerStatus.IDLE:
-                    self._state = WorkerStatus.IDLE
-                    if self._heartbeat_ttl is not None:     # others read it from the store
-                        tx.set(('worker', self.name), self._record())
-                timeout = self._wait_timeout(tx, idle_since)
-                if timeout is not None and timeout <= 0:
-                    return None
-                names = [queue.name for queue in self._order]
-                due = tx.timer_next()
-                tx.wait_for_work(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
-                                          or tx.timer_next() != due), timeout)
         return None
+
+    def _pop(self, tx):
+        for queue in self._order:
+            job_id = tx.queue_pop(queue.name)
+            while job_id is not None:
+                record = self._read(tx, queue, job_id)
+                if record is not None and record[_STATUS] is _QUEUED:
+                    return self._take(tx, queue, record), queue
+                job_id = tx.queue_pop(queue.name)   # expired (ttl) or a stale duplicate id
+        return None
+
+    def _wait_suspended(self, tx, idle_since):
+        """Wait while the workers are suspended; False when this worker should end instead."""
+        timeout = self._wait_timeout(tx, idle_since)
+        if self._burst or (timeout is not None and timeout <= 0):
+            if self._burst:
+                self.log.info('Worker %s: suspended in burst mode, exiting', self.name)
+            return False                    # RQ: a suspended burst worker exits
+        self._state = WorkerStatus.SUSPENDED
+        tx.wait_for_work(lambda: self._stopping or not _suspended(tx), timeout)
+        return True
+
+    def _wait_idle(self, tx, idle_since):
+        """Wait for a job or a due timer; False when idle time ran out."""
+        if self._state is not WorkerStatus.IDLE:
+            self._state = WorkerStatus.IDLE
+            if self._heartbeat_ttl is not None:     # others read it from the store
+                tx.set(('worker', self.name), self._record())
+        timeout = self._wait_timeout(tx, idle_since)
+        if timeout is not None and timeout <= 0:
+            return False
+        names = [queue.name for queue in self._order]
+        due = tx.timer_next()
+        tx.wait_for_work(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
+                                  or tx.timer_next() != due), timeout)
+        return True
 
     @staticmethod
     def _read(tx, queue, job_id):
@@ -3454,7 +3955,7 @@ class Worker:
         return timeout
 
     def _take(self, tx, queue, record):
-        job = self.job_class._from_record(record, self._store, self.connection)
+        job = queue.job_class._from_record(record, self._store, self.connection)
         _start(tx, job, self.name, self._heartbeat_ttl)
         self._state = _BUSY
         if self._heartbeat_ttl is not None:      # others read this worker's state from the store
@@ -3467,51 +3968,7 @@ class Worker:
                 random.shuffle(self._order)
         return job
 
-    def _run(self, job):
-        """Execute a started job; False if the watchdog abandoned it (this thread then ends)."""
-        timeout = job._rec[_TIMEOUT]
-        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
-        execution = _Execution(job, deadline)
-        self._execution = execution
-        # Wake the watchdog only if it plans to sleep past this deadline. It
-        # publishes _watch_until before it reads _execution, and this thread
-        # writes _execution before it reads _watch_until: one sees the other.
-        if deadline is not None and deadline < self._watch_until:
-            with self._watch:
-                self._ensure_watchdog()
-                self._watch.notify()
-        if _log.isEnabledFor(logging.INFO):
-            _log.info('%s: %s (%s)', job.origin, job.description, job.id)
-        try:
-            outcome = _execute(job, execution)
-            with self._claim_lock:
-                if execution.state is not _RUNNING:
-                    return False
-                execution.state = _CLAIMED
-        except _INTERRUPTS:                 # raised by _abandon just as the job returned
-            if execution.state is _ABANDONED:
-                return False
-            raise
-        _complete(job, outcome, self)
-        return True
-
-    def _count(self, succeeded, working_time, now):
-        """Called by _finish, inside its transaction."""
-        if succeeded:
-            self.successful_job_count += 1
-        else:
-            self.failed_job_count += 1
-        self.total_working_time += working_time
-        self._heartbeat = now
-
-    def _handle_exception(self, job, exc_type, exc_value, tb):
-        for handler in list(self._exc_handlers):
-            fall_through = _call_quietly(f'exception handler {handler!r}', handler, job,
-                                         exc_type, exc_value, tb)
-            if fall_through is False:
-                break
-
-    # -- timeouts and stop commands --------------------------------------------
+    # -- timeouts, stop commands and heartbeats -------------------------------------
 
     def _ensure_watchdog(self):
         """Called with _watch held."""
@@ -3541,40 +3998,89 @@ class Worker:
                 try:
                     seconds = execution.job.timeout
                     seconds = int(seconds) if seconds == int(seconds) else seconds
-                    self._abandon(execution, _Outcome.failure(JobTimeoutException(
+                    self._take_over(execution, _Outcome.failure(self._timeout_exception(
                         f'Task exceeded maximum timeout value ({seconds} seconds)')),
-                        JobTimeoutException)
+                        self._timeout_exception)
                 finally:
                     self._watch.acquire()
             self._watchdog = None
             self._watch_until = math.inf
 
-    def _abandon(self, execution, outcome, exc_type):
-        """Take over from a thread stuck in a job: record ``outcome`` and go on in a new thread.
-
-        The stuck thread gets ``exc_type`` raised inside it (which stops pure
-        Python code); whatever it returns later is discarded.
-        """
-        with self._claim_lock:
-            if execution.state is not _RUNNING:
-                return False
-            execution.state = _ABANDONED
-            if execution.in_job:
-                # Holding the store's lock, the stuck thread is outside every
-                # transaction; the exception fires at its next bytecode, before it
-                # can enter one (MemoryStore.__enter__ copes with a blocked acquire).
-                with self._store.transaction():
-                    _raise_in_thread(execution.thread_id, exc_type)
-        _log.warning('%s: job %s: %s', execution.job.origin, execution.job.id,
-                     outcome.exc_string.strip().splitlines()[-1])
-        thread = threading.Thread(target=self._resume, args=(execution.job, outcome), daemon=True,
+    def _take_over(self, execution, outcome, exc_type):
+        """Record ``outcome`` for a job still running (timed out, or stopped) in a thread of
+        its own; a started worker goes on in that thread, work() when its job returns."""
+        if not execution.take_over(self._store, exc_type):
+            return False
+        job = execution.job
+        self.log.warning('Worker %s: job %s: %s', self.name, job.id,
+                         outcome.exc_string.strip().splitlines()[-1])
+        thread = threading.Thread(target=self._resume, args=(execution, outcome), daemon=True,
                                   name=f'rq-worker-{self.name}')
         thread.start()
         return True
 
-    def _resume(self, job, outcome):
-        _complete(job, outcome, self)
-        self._drive()
+    def _resume(self, execution, outcome):
+        self._conclude(execution.job, execution.queue, outcome)
+        if not self._in_caller:
+            self._drive()
+
+    def _stop_job(self, job_id):
+        """Stop the job ``job_id`` if this worker runs it (a stop-job command); whether it did."""
+        execution = self._execution
+        if execution is None or execution.job.id != job_id:
+            return False
+        outcome = _Outcome(_STOPPED, exc_string=f'Job {job_id} was stopped by a stop-job command')
+        return self._take_over(execution, outcome, StopRequested)
+
+    def _shutdown(self):
+        """A shutdown command: stop after the job in hand."""
+        self.request_stop()
+
+    def _clock_moved(self):
+        """A ManualClock moved: beat first, so the store's sweep finds this worker alive."""
+        if self._heartbeat_ttl is not None and not self._loop_done.is_set():
+            with self._store.transaction() as tx:
+                self._beat(tx)
+
+    def _beat(self, tx):
+        """Renew this worker's heartbeat and its running job's; return that execution."""
+        self._heartbeat = now = tx.now()
+        execution = self._execution
+        if execution is not None and execution.state is not _TAKEN_OVER:
+            job = execution.job                 # running, or in its callbacks: still ours until
+            key = ('started', job.origin)       # _finish takes it out of the started registry
+            stored = tx.job_get(job.id) if tx.zscore(key, job.id) is not None else None
+            if stored is not None and stored[_WORKER_NAME] == self.name \
+                    and stored[_STARTED_AT] == job._rec[_STARTED_AT]:
+                _zadd_until(tx, key, job.id, now + self._heartbeat_ttl)
+        tx.set(('worker', self.name), self._record())
+        return execution
+
+    def _heartbeat_loop(self):
+        """On a shared store: renew this worker's and its job's heartbeat; take commands."""
+        while not self._loop_done.wait(self._monitoring_interval):
+            with self._store.transaction() as tx:
+                execution = self._beat(tx)
+                commands = tx.get(('worker-commands', self.name), ())
+                if commands:
+                    tx.delete(('worker-commands', self.name))
+            for command in commands:
+                if command == 'shutdown':
+                    self.request_stop()
+                elif execution is not None and command == f'stop-job {execution.job.id}':
+                    self._stop_job(execution.job.id)
+
+    def _record(self):
+        """What the store keeps about this worker, for Worker.all() in other processes."""
+        execution = self._execution
+        return {'name': self.name, 'queues': self.queue_names(), 'pid': self.pid,
+                'hostname': self.hostname, 'birth': self._heartbeat if self.birth_date is None
+                else self.birth_date.timestamp(), 'state': getattr(self._state, 'value', self._state),
+                'job_id': execution.job.id if execution and execution.state is _RUNNING else None,
+                'successful': self.successful_job_count, 'failed': self.failed_job_count,
+                'working_time': self.total_working_time, 'heartbeat': self._heartbeat,
+                'expires': math.inf if self._heartbeat_ttl is None
+                else self._heartbeat + self._heartbeat_ttl}
 
     # RQ compatibility aliases
     def request_force_stop(self, signum=None, frame=None):
@@ -3586,8 +4092,111 @@ class Worker:
         return 0 if job is None or job._started is None else self._store.now() - job._started
 
 
+class _StopOnSignals:
+    """Ctrl-C (SIGINT) and SIGTERM while workers run in the main thread, as in RQ: the
+    first stops them after the job in hand (a warm shut down), the second raises
+    KeyboardInterrupt at once (a cold one). Handlers someone else installed stay."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.received = 0
+        self.saved = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for name in ('SIGINT', 'SIGTERM'):
+                number = getattr(signal, name, None)
+                if number is not None and signal.getsignal(number) in (
+                        signal.default_int_handler, signal.SIG_DFL):
+                    self.saved[number] = signal.signal(number, self.handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self.saved.items():
+            signal.signal(number, handler)
+
+    def handle(self, signum, frame):
+        self.received += 1
+        if self.received > 1:
+            for worker in self.workers:
+                worker.log.warning('Worker %s: cold shut down', worker.name)
+            raise KeyboardInterrupt
+        # request_stop opens a transaction: not in here, where this thread may hold one.
+        threading.Thread(target=self.stop_workers, name='rq-stop-on-signal', daemon=True).start()
+
+    def stop_workers(self):
+        for worker in self.workers:
+            worker.log.info('Worker %s [PID %d]: warm shut down requested', worker.name,
+                            worker.pid)
+            worker.request_stop()
+
+
+class _WorkerView:
+    """A worker of another process, read-only, as its record in the shared store shows it."""
+
+    def __init__(self, record, store, worker_class=Worker):
+        self._store = self.connection = store
+        self._job_class = worker_class.job_class
+        self.name = record['name']
+        self.queues = [worker_class.queue_class(name, connection=store) for name in record['queues']]
+        self.pid, self.hostname = record['pid'], record['hostname']
+        self.successful_job_count = record['successful']
+        self.failed_job_count = record['failed']
+        self.total_working_time = record['working_time']
+        self._state = record['state']
+        self.birth_date = _to_datetime(record['birth'])
+        self.last_heartbeat = _to_datetime(record['heartbeat'])
+        self._job_id = record['job_id']
+
+    def __repr__(self):
+        return f'Worker({self.name!r}, pid={self.pid}, host={self.hostname!r})'
+
+    def __eq__(self, other):
+        return isinstance(other, (Worker, _WorkerView)) and self.name == other.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    @property
+    def key(self):
+        return f'rq:worker:{self.name}'
+
+    def queue_names(self):
+        return [q.name for q in self.queues]
+
+    def get_state(self):
+        return self._state
+
+    state = property(get_state)
+
+    def get_current_job_id(self):
+        return self._job_id
+
+    def get_current_job(self):
+        if self._job_id is None:
+            return None
+        return self._job_class.fetch_many([self._job_id], self._store)[0]
+
+    def refresh(self):
+        """A view is read when Worker.all() runs; call it again for newer figures."""
+
+    def _stop_job(self, job_id):
+        if self._job_id != job_id:
+            return False
+        self._command(f'stop-job {job_id}')     # acted on at its next heartbeat
+        return True
+
+    def _shutdown(self):
+        self._command('shutdown')
+
+    def _command(self, command):
+        with self._store.transaction() as tx:
+            key = ('worker-commands', self.name)
+            tx.set(key, tx.get(key, ()) + (command,))
+
+
 class SimpleWorker(Worker):
-    """RQ's in-process worker; here every worker runs jobs in its own thread, so the same."""
+    """RQ's in-process worker: every worker here runs jobs in this process, so the same."""
 
 
 class WorkerPool:
@@ -3624,36 +4233,16 @@ def send_stop_job_command(connection, job_id, serializer=None):
     A worker of another process (on a shared store) acts on it at its next heartbeat.
     """
     for worker in Worker.all(connection):
-        execution = worker._execution
-        if execution is not None and execution.job.id == job_id and _stop_execution(worker, execution):
-            return
-        if worker._remote_job_id == job_id:     # a worker of another process: at its next heartbeat
-            _send_command(worker, f'stop-job {job_id}')
+        if worker._stop_job(job_id):
             return
     raise InvalidJobOperation(f'cannot stop job {job_id!r}: Job is not currently executing')
-
-
-def _stop_execution(worker, execution):
-    job_id = execution.job.id
-    outcome = _Outcome(_STOPPED, exc_string=f'Job {job_id} was stopped by a stop-job command')
-    return worker._abandon(execution, outcome, StopRequested)
-
-
-def _send_command(worker, command):
-    with worker._store.transaction() as tx:
-        key = ('worker-commands', worker.name)
-        tx.set(key, tx.get(key, ()) + (command,))
 
 
 def send_shutdown_command(connection, worker_name):
     """Ask the worker named ``worker_name`` to stop after its current job."""
     for worker in Worker.all(connection):
-        if worker.name != worker_name:
-            continue
-        if worker._store._live_workers.get(worker.name) is worker:
-            worker.request_stop()
-        else:                               # a worker of another process: at its next heartbeat
-            _send_command(worker, 'shutdown')
+        if worker.name == worker_name:
+            worker._shutdown()
 
 
 def suspend(connection=None, ttl=None):
