@@ -30,6 +30,7 @@ import contextlib
 import ctypes
 import datetime
 import enum
+import functools
 import heapq
 import importlib
 import importlib.machinery
@@ -4342,6 +4343,17 @@ class _NoRedisConnectionException(Exception):
 
 
 _UNEVALUATED = object()       # rq.job.UNEVALUATED: RQ's "not loaded yet" sentinel
+_RQ_DEATH_PENALTIES = {name: _unemulated('rq.timeouts', name, 'death penalties (the worker '
+                                         'itself enforces job timeouts)')
+                       for name in ('BaseDeathPenalty', 'UnixSignalDeathPenalty', 'TimerDeathPenalty')}
+
+
+def _rq_default_death_penalty_class():
+    return _RQ_DEATH_PENALTIES['TimerDeathPenalty' if os.name == 'nt' else 'UnixSignalDeathPenalty']
+
+
+def _rq_results_key(job_id):
+    return f'rq:results:{job_id}'
 
 
 # Every module of RQ 2.12 and the names it shares with other RQ modules (the
@@ -4476,15 +4488,8 @@ def _rq_names():
         NoSuchGroupError, ShutDownImminentException, TimeoutFormatError, SchedulerNotFound,
         DuplicateSchedulerError, StopRequested, JobTimeoutException, BaseTimeoutException,
         HorseMonitorTimeoutException)}
-    penalty = 'death penalties (the worker itself enforces job timeouts)'
     scripts = "RQ's Redis Lua scripts"
     pools = 'Redis connection pools (there is no Redis connection)'
-    death_penalties = dict(
-        BaseDeathPenalty=unemulated('rq.timeouts', 'BaseDeathPenalty', penalty),
-        UnixSignalDeathPenalty=unemulated('rq.timeouts', 'UnixSignalDeathPenalty', penalty),
-        TimerDeathPenalty=unemulated('rq.timeouts', 'TimerDeathPenalty', penalty))
-    default_penalty = death_penalties['TimerDeathPenalty' if os.name == 'nt'
-                                      else 'UnixSignalDeathPenalty']
     defaults = dict(
         DEFAULT_JOB_CLASS='rq.job.Job', DEFAULT_QUEUE_CLASS='rq.Queue',
         DEFAULT_WORKER_CLASS='rq.Worker', DEFAULT_SERIALIZER_CLASS='rq.serializers.DefaultSerializer',
@@ -4513,7 +4518,7 @@ def _rq_names():
         truncate_long_string=_truncate_long_string, utcformat=_utcformat, utcparse=_utcparse,
         validate_absolute_path=_validate_absolute_path)
     return dict(
-        registries, **exceptions, **death_penalties, **defaults, **utils,
+        registries, **exceptions, **_RQ_DEATH_PENALTIES, **defaults, **utils,
         Queue=_RQQueue, Job=_RQJob, JobStatus=JobStatus, Retry=Retry, Repeat=Repeat,
         Callback=Callback, Dependency=Dependency, Group=Group, Result=Result, Webhook=_RQWebhook,
         EnqueueData=EnqueueData, EnqueueArgs=_RQEnqueueArgs, BaseRegistry=BaseRegistry,
@@ -4531,7 +4536,7 @@ def _rq_names():
                    if name.startswith('SIG') and '_' not in name},
         WorkerPool=WorkerPool, WorkerData=collections.namedtuple('WorkerData', 'name pid process'),
         run_worker=unemulated('rq.worker_pool', 'run_worker', 'worker processes of a WorkerPool'),
-        get_default_death_penalty_class=lambda: default_penalty,
+        get_default_death_penalty_class=_rq_default_death_penalty_class,
         # rq.command, rq.suspension
         PUBSUB_CHANNEL_TEMPLATE='rq:pubsub:%s', send_command=_rq_send_command,
         send_stop_job_command=send_stop_job_command, send_shutdown_command=send_shutdown_command,
@@ -4555,7 +4560,7 @@ def _rq_names():
         LocalManager=unemulated('rq.local', 'LocalManager', 'LocalManager'),
         LocalProxy=unemulated('rq.local', 'LocalProxy', 'LocalProxy'),
         # rq.results, rq.worker_registration, rq.maintenance, rq.intermediate_queue
-        get_key=lambda job_id: f'rq:results:{job_id}',
+        get_key=_rq_results_key,
         WORKERS_BY_QUEUE_KEY='rq:workers:%s', REDIS_WORKER_KEYS='rq:workers', MAX_KEYS=1000,
         clean_intermediate_queue=_rq_clean_intermediate_queue,
         IntermediateQueue=unemulated('rq.intermediate_queue', 'IntermediateQueue',
@@ -4803,9 +4808,17 @@ def _rq_pass_cli_config(func):
     def wrapper(*args, **kwargs):
         ctx = click.get_current_context()
         return ctx.invoke(func, _RQCliConfig(**kwargs), *args[1:], **kwargs)
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
-    wrapper.__click_params__ = getattr(func, '__click_params__', [])
-    return wrapper
+    return functools.update_wrapper(wrapper, func)
+
+
+def _rq_pad(s, pad_to_length):
+    return f'{s:<{pad_to_length}}'
+
+
+def _rq_state_symbol(state):
+    import click
+    colors = {WorkerStatus.BUSY: 'red', WorkerStatus.IDLE: 'green', WorkerStatus.SUSPENDED: 'yellow'}
+    return click.style(state.value, fg=colors[state]) if state in colors else state
 
 
 def _rq_get_scale(x):
@@ -4820,10 +4833,7 @@ def _rq_cli_modules(shared):
     commands = {name: _rq_click_command(click, name) for name in _RQ_CLI_COMMANDS}
     for command in commands.values():
         main_group.add_command(command)
-    styles = {color: lambda text, color=color: click.style(text, fg=color)
-              for color in ('red', 'green', 'yellow')}
-    symbols = {WorkerStatus.BUSY: styles['red']('busy'), WorkerStatus.IDLE: styles['green']('idle'),
-               WorkerStatus.SUSPENDED: styles['yellow']('suspended')}
+    styles = {color: functools.partial(click.style, fg=color) for color in ('red', 'green', 'yellow')}
     pick = {name: shared[name] for name in (
         'DEFAULT_CONNECTION_CLASS', 'DEFAULT_DEATH_PENALTY_CLASS', 'DEFAULT_JOB_CLASS',
         'DEFAULT_QUEUE_CLASS', 'DEFAULT_SERIALIZER_CLASS', 'DEFAULT_WORKER_CLASS',
@@ -4838,9 +4848,8 @@ def _rq_cli_modules(shared):
         CliConfig=_RQCliConfig, ParsingMode=_RQParsingMode, get_scale=_rq_get_scale,
         get_redis_from_config=_unemulated('rq.cli.helpers', 'get_redis_from_config',
                                           'Redis connections from settings'),
-        pad=lambda s, pad_to_length: f'{s:<{pad_to_length}}', red=styles['red'],
-        green=styles['green'], yellow=styles['yellow'],
-        state_symbol=lambda state: symbols.get(state, state),
+        pad=_rq_pad, red=styles['red'], green=styles['green'], yellow=styles['yellow'],
+        state_symbol=_rq_state_symbol,
         parse_function_arg=_parse_function_arg, parse_function_args=_parse_function_args,
         parse_schedule=_schedule_time, pass_cli_config=_rq_pass_cli_config,
         read_config_file=_rq_read_config_file,

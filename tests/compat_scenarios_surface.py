@@ -11,6 +11,8 @@ import io
 import logging
 import os
 
+base = globals().get('base')    # the running compat_scenarios module, set by its loader
+
 
 def _ended_order(jobs, labels):
     """The labels of ``jobs`` in the order they ended."""

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import types
 import unittest
-import warnings
+from unittest import mock
 
 import rq_emulator
 from rq_emulator import MemoryStore
@@ -241,11 +241,18 @@ class ImportSurfaceTests(FrontDoorTestCase):
         self.assertEqual(missing, [])
 
     def test_from_imports_of_submodules(self):
-        from rq import cli, contrib, job, local, worker  # noqa: F401
+        from rq import contrib, job, local, worker  # noqa: F401
         from rq.worker import base, worker_classes  # noqa: F401
         import rq.worker_registration
         self.assertIs(base.worker_registration, rq.worker_registration)
         self.assertIs(sys.modules['rq.cron'].cron_job_registry, sys.modules['rq.cron_job_registry'])
+
+    def test_rq_cli_exists_exactly_when_click_does(self):
+        if click is None:
+            self.assertRaises(ImportError, importlib.import_module, 'rq.cli')
+        else:
+            from rq import cli
+            self.assertIsInstance(cli.main, click.Group)
 
     def test_same_name_is_the_same_object_in_every_module(self):
         import rq
@@ -300,8 +307,18 @@ class ImportSurfaceTests(FrontDoorTestCase):
         if os.environ.get('RQ_EMULATOR_SLOW_TESTS'):
             root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
             subprocess.run([sys.executable, '-c', code], cwd=root, check=True, timeout=60)
-        # In-process: building the modules without rq.cli needs no click either.
-        self.assertNotIn('import click', rq_emulator._rq_names.__code__.co_names)
+
+    def test_without_click_there_is_no_rq_cli(self):
+        rq_emulator.uninstall_as_rq()
+        try:
+            with mock.patch('importlib.util.find_spec', return_value=None):
+                rq_emulator.install_as_rq()
+            self.assertNotIn('rq.cli', sys.modules)
+            self.assertRaises(ImportError, importlib.import_module, 'rq.cli.cli')
+            self.assertTrue(_is_emulator_module(importlib.import_module('rq.utils')))
+        finally:
+            rq_emulator.uninstall_as_rq()
+            rq_emulator.install_as_rq()
 
 
 class UnemulatedTests(FrontDoorTestCase):
