@@ -3879,8 +3879,10 @@ class job:  # noqa: N801 -- RQ's decorator is a lowercase class
         return f
 
 # ==== RQ front door ==========================================================
-# install_as_rq() makes `import rq` (and its submodules) resolve here, with RQ's
-# meaning in the three places where the seed API differs (SPEC §1).
+# install_as_rq() makes `import rq` and every module of RQ 2.12 resolve here:
+# the classes below give RQ's meaning where the seed API differs (Queue.empty,
+# timeout=, Job(id)); _RQ_MODULES lists each module's names; a name whose
+# feature the emulator lacks is a stand-in that imports and raises when used.
 
 class _RQJob(Job):
     """``rq.job.Job``: ``Job(id, connection)`` names an existing job; ``Job.create`` builds one."""
@@ -4006,7 +4008,7 @@ class _RQWebhook:
     """
 
     def __init__(self, url, job_status, *, method='GET', headers=None, timeout=10):
-        if not (isinstance(url, str) and re.match(r'https?://[^/?#]', url)):
+        if not (isinstance(url, str) and re.match(r'https?://[^/?#]', url, re.IGNORECASE)):
             raise ValueError(f'url must be an http:// or https:// URL, got {url!r}')
         if job_status not in ('finished', 'failed'):
             raise ValueError(f"job_status must be 'finished' or 'failed', got {job_status!r}")
@@ -4058,7 +4060,7 @@ class _RQWebhook:
                 'Failed to send webhook to %s for job %s', self.url, job.id, exc_info=True)
 
 
-# -- rq.logutils -------------------------------------------------------------
+# -- rq.logutils --------------------------------------------------------------
 
 _COLOR_CODES = {'': '', 'reset': '\x1b[39;49;00m', 'bold': '\x1b[01m', 'faint': '\x1b[02m',
                 'standout': '\x1b[03m', 'underline': '\x1b[04m', 'blink': '\x1b[05m',
@@ -4135,7 +4137,7 @@ def _setup_loghandlers_from_args(verbose, quiet, date_format, log_format):
     _setup_loghandlers(level, date_format=date_format, log_format=log_format)
 
 
-# -- rq.local ------------------------------------------------------------------
+# -- rq.local -----------------------------------------------------------------
 
 class _Local(threading.local):
     """``rq.local.Local``: attributes private to the current thread."""
@@ -4177,7 +4179,7 @@ def _release_local(local):
     local.__release_local__()
 
 
-# -- rq.worker_registration, rq.command, rq.dependency ---------------------------
+# -- rq.worker_registration, rq.command, rq.dependency ------------------------
 
 def _rq_register_worker(worker, pipeline=None):
     """``rq.worker_registration.register``: list the worker in Worker.all()."""
@@ -4602,7 +4604,7 @@ def _rq_own_names():
     return own
 
 
-# ---- Pending features: import-only stand-ins until the emulator has them ------
+# -- Pending features: import-only stand-ins until the emulator has them ------
 # Each entry is replaced by the real object when the feature lands.
 
 def _rq_pending_names():
@@ -4665,7 +4667,7 @@ def _rq_module(name, attributes):
     return module
 
 
-# -- rq.cli (built only when click is importable) --------------------------------
+# -- rq.cli (built only when click is importable) -----------------------------
 # RQ's click commands with RQ's options; each runs the emulator's own command
 # line, main(argv), on the SQLite store that several processes share.
 
