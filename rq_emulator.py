@@ -359,6 +359,21 @@ def parse_timeout(timeout, what='timeout'):
     return timeout
 
 
+def _rq_parse_timeout(timeout):
+    """``rq.utils.parse_timeout``: RQ's converter to whole seconds (0 and negatives pass through)."""
+    if timeout is None or isinstance(timeout, int):
+        return None if timeout is None else int(timeout)
+    try:
+        return int(timeout)
+    except ValueError:
+        pass
+    try:
+        return int(timeout[:-1]) * _TIMEOUT_UNITS[timeout[-1:].lower()]
+    except (ValueError, KeyError):
+        raise TimeoutFormatError(f'timeout {timeout!r} does not parse: use whole seconds (e.g. '
+                                 "30) or digits with a unit s, m, h or d (e.g. '5m')") from None
+
+
 def _import_attribute(path):
     """Import 'pkg.mod.attr' (also 'pkg.mod.Class.method'); ValueError when it cannot."""
     parts = path.split('.')
@@ -4515,7 +4530,7 @@ def _rq_names():
         import_worker_class=_rq_import_worker_class, is_nonstring_iterable=_is_nonstring_iterable,
         normalize_config_path=_normalize_config_path, now=_now,
         parse_composite_key=_parse_composite_key, parse_names=_rq_parse_names,
-        parse_timeout=parse_timeout, resolve_function_reference=_resolve_function_reference,
+        parse_timeout=_rq_parse_timeout, resolve_function_reference=_resolve_function_reference,
         safe_json_dumps=_safe_json_dumps, split_list=_split_list, str_to_date=_str_to_date,
         truncate_long_string=_truncate_long_string, utcformat=_utcformat, utcparse=_utcparse,
         validate_absolute_path=_validate_absolute_path)

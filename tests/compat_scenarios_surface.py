@@ -47,8 +47,9 @@ def scenario_surface_utils_values(conn):
     moment = datetime.datetime(2024, 1, 31, 12, 0, 0, 123456, tzinfo=utc)
     version = utils.get_version(conn)
     return {
-        'parse_timeout': [utils.parse_timeout(v) for v in ('1h', '10m', '30s', '2d', '15', 7, None)],
-        'parse_timeout_bad': base.exc_name(utils.parse_timeout, 'abc'),
+        'parse_timeout': [utils.parse_timeout(v) for v in (
+            '1h', '10m', '30s', '2d', '5M', ' 5m', '15', '0', 7, 0, -1, -5, 1.5, True, None)],
+        'parse_timeout_bad': [base.exc_name(utils.parse_timeout, v) for v in ('abc', '1.5', '', 'm')],
         'ceildiv': [utils.ceildiv(7, 2), utils.ceildiv(6, 2), utils.ceildiv(-7, 2)],
         'compact': utils.compact([1, None, 0, None, 'a']),
         'as_text': [utils.as_text(b'caf\xc3\xa9'), utils.as_text('x')],

@@ -372,6 +372,8 @@ class UtilsAndDefaultsTests(FrontDoorTestCase):
         self.assertEqual(utils.truncate_long_string('abcdef', 3), 'abc...')
         self.assertIs(utils.import_attribute('os.path.join'), os.path.join)
         self.assertEqual(utils.parse_timeout('1h'), 3600)
+        self.assertEqual([utils.parse_timeout(v) for v in (0, -5, 1.5, '0', True, None)],
+                         [0, -5, 1, 0, 1, None])     # RQ's converter, not the enqueue-time checks
         self.assertRaises(utils.TimeoutFormatError, utils.parse_timeout, 'abc')
         version = utils.get_version(self.store)
         self.assertEqual((len(version), all(isinstance(v, int) for v in version)), (3, True))
