@@ -4217,13 +4217,11 @@ def _rq_worker_keys(queue=None, connection=None):
 def _rq_clean_worker_registry(queue):
     """Forget the registered workers that are gone (no record, or no heartbeat in time)."""
     store = _resolve_store(queue.connection)
+    live = {worker.name for worker in Worker.all(connection=store)}
     with store.transaction() as tx:
-        now = tx.now()
-        for name in list(tx.smembers(('workers',))):
-            record = tx.get(('worker', name))
-            if record is None or record['expires'] < now:
-                tx.srem(('workers',), name)
-                tx.delete(('worker', name))
+        for name in set(tx.smembers(('workers',))) - live:
+            tx.srem(('workers',), name)
+            tx.delete(('worker', name))
 
 
 def _rq_send_command(connection, worker_name, command, **kwargs):
