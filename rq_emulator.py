@@ -4217,9 +4217,11 @@ def _rq_worker_keys(queue=None, connection=None):
 def _rq_clean_worker_registry(queue):
     """Forget the registered workers that are gone (no record, or no heartbeat in time)."""
     store = _resolve_store(queue.connection)
+    with store.transaction() as tx:
+        registered = set(tx.smembers(('workers',)))     # before: a worker born later stays
     live = {worker.name for worker in Worker.all(connection=store)}
     with store.transaction() as tx:
-        for name in set(tx.smembers(('workers',))) - live:
+        for name in registered - live:
             tx.srem(('workers',), name)
             tx.delete(('worker', name))
 
