@@ -30,9 +30,11 @@ import contextlib
 import ctypes
 import datetime
 import enum
+import functools
 import heapq
 import importlib
 import importlib.machinery
+import importlib.util
 import inspect
 import io
 import itertools
@@ -52,6 +54,7 @@ import threading
 import time
 import traceback
 import types
+import warnings
 import weakref
 import zlib
 
@@ -376,6 +379,21 @@ def _parse_ttl(value, what):
     return int(value) if value == int(value) else value
 
 
+def _rq_parse_timeout(timeout):
+    """``rq.utils.parse_timeout``: RQ's converter to whole seconds (0 and negatives pass through)."""
+    if timeout is None or isinstance(timeout, int):
+        return None if timeout is None else int(timeout)
+    try:
+        return int(timeout)
+    except ValueError:
+        pass
+    try:
+        return int(timeout[:-1]) * _TIMEOUT_UNITS[timeout[-1:].lower()]
+    except (ValueError, KeyError):
+        raise TimeoutFormatError(f'timeout {timeout!r} does not parse: use whole seconds (e.g. '
+                                 "30) or digits with a unit s, m, h or d (e.g. '5m')") from None
+
+
 def _import_attribute(path):
     """Import 'pkg.mod.attr' (also 'pkg.mod.Class.method'); ValueError when it cannot."""
     parts = path.split('.')
@@ -417,6 +435,155 @@ def _call_string(func_name, args, kwargs):
     parts += [f'{k}={_short_repr(v)}' for k, v in sorted(kwargs.items())]
     return f'{func_name}({", ".join(parts)})'
 
+
+# RQ's small helpers (rq.utils), for code that imports them after install_as_rq().
+
+_UTC_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'     # RQ's timestamp format in Redis
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _utcformat(dt):
+    return dt.strftime(_UTC_FORMAT)
+
+
+def _utcparse(text):
+    try:
+        parsed = datetime.datetime.strptime(text, _UTC_FORMAT)
+    except ValueError:                   # RQ's older format, without microseconds
+        parsed = datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ')
+    return parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def _str_to_date(text):
+    if not text:
+        raise ValueError(f'str_to_date({text!r}): expected a timestamp such as '
+                         "'2024-01-31T12:00:00.000000Z'")
+    return _utcparse(_as_text(text))
+
+
+def _current_timestamp():
+    return int(time.time())
+
+
+def _as_text(value):
+    if isinstance(value, bytes):
+        return value.decode('utf-8')
+    if isinstance(value, str):
+        return value
+    raise ValueError(f'as_text({value!r}): expected bytes or str, got {type(value).__name__}')
+
+
+def _decode_redis_hash(mapping, *, decode_values=False):
+    return {_as_text(k): _as_text(v) if decode_values else v for k, v in mapping.items()}
+
+
+_NOT_JSON_SERIALIZABLE = '<not JSON serializable>'
+
+
+def _safe_json_dumps(value):
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return _NOT_JSON_SERIALIZABLE
+
+
+def _ceildiv(a, b):
+    return -(-a // b)
+
+
+def _compact(items):
+    return [item for item in items if item is not None]
+
+
+def _is_nonstring_iterable(obj):
+    return getattr(type(obj), '__iter__', None) is not None and not isinstance(obj, str)
+
+
+def _ensure_list(obj):
+    return list(obj) if _is_nonstring_iterable(obj) else [obj]
+
+
+def _split_list(items, segment_size):
+    for start in range(0, len(items), segment_size):
+        yield items[start:start + segment_size]
+
+
+def _truncate_long_string(text, max_length=None):
+    if max_length is None or len(text) <= max_length:
+        return text
+    return text[:max_length] + '...'
+
+
+def _get_call_string(func_name, args, kwargs, max_length=None):
+    """RQ's ``get_call_string``: 'module.func(1, k=2)', each repr cut at ``max_length``."""
+    if func_name is None:
+        return None
+    parts = [_truncate_long_string(repr(arg), max_length) for arg in args]
+    parts += sorted(f'{k}={_truncate_long_string(repr(v), max_length)}' for k, v in kwargs.items())
+    return f'{func_name}({", ".join(parts)})'
+
+
+def _resolve_function_reference(func):
+    """(instance, function name) as RQ stores them for a job's function."""
+    if inspect.ismethod(func):
+        return func.__self__, func.__name__
+    if inspect.isfunction(func) or inspect.isbuiltin(func):
+        return None, f'{func.__module__}.{func.__qualname__}'
+    if isinstance(func, str):
+        return None, func
+    if not inspect.isclass(func) and callable(func):
+        return func, '__call__'
+    raise TypeError(f'expected a callable or a dotted path string, got {func!r}')
+
+
+def _backend_class(holder, default_name, override=None):
+    if override is None:
+        return getattr(holder, default_name)
+    return _import_attribute(override) if isinstance(override, str) else override
+
+
+def _parse_composite_key(composite_key):
+    job_id, _, execution_id = composite_key.partition(':')
+    return job_id, execution_id
+
+
+def _normalize_config_path(config_path):
+    if os.path.sep not in config_path and not config_path.endswith('.py'):
+        return config_path                  # already a dotted module path
+    path = config_path[:-3] if config_path.endswith('.py') else config_path
+    return path.lstrip(os.path.sep).replace(os.path.sep, '.')
+
+
+def _validate_absolute_path(file_path):
+    if not os.path.exists(file_path):
+        raise FileNotFoundError(f'configuration file not found at {file_path!r}')
+    if not os.path.isfile(file_path):
+        raise IsADirectoryError(f'configuration path {file_path!r} is a directory, not a file')
+    return file_path
+
+
+def _get_version(connection=None):
+    """The Redis version whose features the emulator offers (RQ asks the server)."""
+    return (7, 0, 0)
+
+
+class _Platform(enum.Enum):
+    WINDOWS = 'windows'
+    MAC = 'mac'
+    LINUX = 'linux'
+    OTHERS = 'others'
+
+
+def _get_platform():
+    name = sys.platform.lower()
+    if name.startswith('win'):
+        return _Platform.WINDOWS
+    if name == 'darwin':
+        return _Platform.MAC
+    return _Platform.LINUX if name.startswith('linux') else _Platform.OTHERS
 
 def _exc_string(exc_type, exc_value, tb):
     return ''.join(traceback.format_exception(exc_type, exc_value, tb))
@@ -4316,8 +4483,10 @@ class job:  # noqa: N801 -- RQ's decorator is a lowercase class
         return f
 
 # ==== RQ front door ==========================================================
-# install_as_rq() makes `import rq` (and its submodules) resolve here, with RQ's
-# meaning in the three places where the seed API differs (SPEC §1).
+# install_as_rq() makes `import rq` and every module of RQ 2.12 resolve here:
+# the classes below give RQ's meaning where the seed API differs (Queue.empty,
+# timeout=, Job(id)); _RQ_MODULES lists each module's names; a name whose
+# feature the emulator lacks is a stand-in that imports and raises when used.
 
 class _RQJob(Job):
     """``rq.job.Job``: ``Job(id, connection)`` names an existing job; ``Job.create`` builds one."""
@@ -4354,6 +4523,36 @@ class _RQSimpleWorker(_RQWorker):
     pass
 
 
+class _RQSpawnWorker(_RQWorker):
+    """``rq.SpawnWorker``: RQ spawns a process per job; here it runs jobs as every worker does."""
+
+
+class _RQHerokuWorker(_RQWorker):
+    """``rq.worker.HerokuWorker``: RQ's SIGTERM handling for Heroku; here a plain worker."""
+
+
+class _RQRoundRobinWorker(_RQWorker):
+    """``rq.worker.RoundRobinWorker``: takes one job from each queue in turn."""
+
+    def work(self, *args, dequeue_strategy=DequeueStrategy.ROUND_ROBIN, **kwargs):
+        return super().work(*args, dequeue_strategy=dequeue_strategy, **kwargs)
+
+    def start(self, burst=False, **work_kwargs):
+        work_kwargs.setdefault('dequeue_strategy', DequeueStrategy.ROUND_ROBIN)
+        return super().start(burst, **work_kwargs)
+
+
+class _RQRandomWorker(_RQWorker):
+    """``rq.worker.RandomWorker``: takes each job from a queue picked at random."""
+
+    def work(self, *args, dequeue_strategy=DequeueStrategy.RANDOM, **kwargs):
+        return super().work(*args, dequeue_strategy=dequeue_strategy, **kwargs)
+
+    def start(self, burst=False, **work_kwargs):
+        work_kwargs.setdefault('dequeue_strategy', DequeueStrategy.RANDOM)
+        return super().start(burst, **work_kwargs)
+
+
 class _RQjob(job):
     queue_class = _RQQueue
 
@@ -4387,68 +4586,966 @@ _RQ_REGISTRIES = {cls.kind: cls for cls in (
     _RQScheduledJobRegistry, _RQCanceledJobRegistry)}
 
 
+class _Unemulated:
+    """Base of the stand-ins for RQ names whose feature the emulator lacks."""
+
+    _feature = 'this feature'
+
+    def __init__(self, *args, **kwargs):
+        cls = type(self)
+        raise NotImplementedError(f'{cls.__module__}.{cls.__qualname__}: rq_emulator does not '
+                                  f'emulate {cls._feature}')
+
+
+def _unemulated(module, name, feature):
+    """A stand-in for RQ's ``module.name``: it imports (and can be subclassed); calling it raises."""
+    return type(name, (_Unemulated,), {
+        '__module__': module, '__qualname__': name, '_feature': feature,
+        '__doc__': f'Stand-in for RQ\'s {module}.{name}: rq_emulator does not emulate {feature}.'})
+
+
+class _RQWebhook:
+    """``rq.Webhook(url, job_status, *, method='GET', headers=None, timeout=10)``, validated as in RQ.
+
+    The emulator's workers do not send webhooks; ``send(job)`` performs the
+    request itself (errors are logged, never raised, as in RQ).
+    """
+
+    def __init__(self, url, job_status, *, method='GET', headers=None, timeout=10):
+        if not (isinstance(url, str) and re.match(r'https?://[^/?#]', url, re.IGNORECASE)):
+            raise ValueError(f'url must be an http:// or https:// URL, got {url!r}')
+        if job_status not in ('finished', 'failed'):
+            raise ValueError(f"job_status must be 'finished' or 'failed', got {job_status!r}")
+        if method not in ('GET', 'POST'):
+            raise ValueError(f"method must be 'GET' or 'POST', got {method!r}")
+        if headers and not isinstance(headers, dict):
+            raise TypeError(f'headers must be a dict or None, got {type(headers).__name__}')
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+            raise ValueError(f'timeout must be a positive integer, got {timeout!r}')
+        self.url, self.job_status, self.method = url, job_status, method
+        self.headers, self.timeout = headers, timeout
+
+    def __eq__(self, other):
+        return isinstance(other, _RQWebhook) and self.to_dict() == other.to_dict()
+
+    def __repr__(self):
+        return f'Webhook({self.url!r}, {self.job_status!r}, method={self.method!r})'
+
+    def to_dict(self):
+        return {'url': self.url, 'job_status': self.job_status, 'method': self.method,
+                'headers': self.headers, 'timeout': self.timeout}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(data['url'], data['job_status'], method=data.get('method', 'GET'),
+                   headers=data.get('headers'), timeout=data.get('timeout', 10))
+
+    def get_payload(self, job, *, exc_string=None):
+        payload = {'job_id': job.id, 'func_name': job.func_name, 'status': self.job_status,
+                   'enqueued_at': job.enqueued_at.isoformat() if job.enqueued_at else None,
+                   'ended_at': job.ended_at.isoformat() if job.ended_at else None}
+        if self.job_status == 'failed':
+            payload['exc_info'] = exc_string
+        return payload
+
+    def send(self, job, *, exc_string=None):
+        import urllib.request             # only a user who sends webhooks pays for the import
+        headers, data = dict(self.headers or {}), None
+        if self.method == 'POST':
+            data = json.dumps(self.get_payload(job, exc_string=exc_string)).encode('utf-8')
+            headers.setdefault('Content-Type', 'application/json')
+        try:
+            request = urllib.request.Request(self.url, data=data, headers=headers,
+                                             method=self.method)
+            with urllib.request.urlopen(request, timeout=self.timeout):
+                pass
+        except Exception:
+            logging.getLogger('rq.webhook').warning(
+                'Failed to send webhook to %s for job %s', self.url, job.id, exc_info=True)
+
+
+# -- rq.logutils --------------------------------------------------------------
+
+_COLOR_CODES = {'': '', 'reset': '\x1b[39;49;00m', 'bold': '\x1b[01m', 'faint': '\x1b[02m',
+                'standout': '\x1b[03m', 'underline': '\x1b[04m', 'blink': '\x1b[05m',
+                'overline': '\x1b[06m'}
+for _code, (_dark, _light) in enumerate(zip(
+        ('black', 'darkred', 'darkgreen', 'brown', 'darkblue', 'purple', 'teal', 'lightgray'),
+        ('darkgray', 'red', 'green', 'yellow', 'blue', 'fuchsia', 'turquoise', 'white')), 30):
+    _COLOR_CODES[_dark], _COLOR_CODES[_light] = f'\x1b[{_code}m', f'\x1b[{_code};01m'
+_COLOR_CODES.update(darkteal=_COLOR_CODES['turquoise'], darkyellow=_COLOR_CODES['brown'],
+                    fuscia=_COLOR_CODES['fuchsia'], white=_COLOR_CODES['bold'])
+del _code, _dark, _light
+
+
+class _Colorizer:
+    """``rq.logutils.colorizer``: ANSI colours, or plain text when stdout is not a terminal."""
+
+    def __init__(self):
+        self.codes = _COLOR_CODES
+        isatty = getattr(sys.stdout, 'isatty', None)
+        self.notty = not (isatty and isatty())
+
+    def colorize(self, color_key, text):
+        return text if self.notty else self.codes[color_key] + text + self.codes['reset']
+
+
+def _make_colorizer(color):
+    def inner(text):
+        return _rq_colorizer.colorize(color, text)
+    return inner
+
+
+_rq_colorizer = _Colorizer()
+
+
+class _ColorizingStreamHandler(logging.StreamHandler):
+    """``rq.logutils.ColorizingStreamHandler(exclude=None, stream=None)``: a StreamHandler."""
+
+    levels = {logging.WARNING: _make_colorizer('darkyellow'),
+              logging.ERROR: _make_colorizer('darkred'), logging.CRITICAL: _make_colorizer('darkred')}
+
+    def __init__(self, exclude=None, *args, **kwargs):
+        self.exclude = exclude
+        super().__init__(*args, **kwargs)
+
+    @property
+    def is_tty(self):
+        isatty = getattr(self.stream, 'isatty', None)
+        return bool(isatty and isatty())
+
+
+def _setup_loghandlers(level=None, date_format='%H:%M:%S', log_format='%(asctime)s %(message)s',
+                       name='rq.worker'):
+    """RQ's ``setup_loghandlers``: stdout below ERROR, stderr from ERROR, unless already handled."""
+    logger = logging.getLogger(name)
+    handled, parent = False, logger
+    while parent is not None and not handled:
+        handled, parent = bool(parent.handlers), parent.parent
+    if not handled:
+        formatter = logging.Formatter(fmt=log_format, datefmt=date_format)
+        for stream, wanted in ((sys.stdout, lambda r: r.levelno < logging.ERROR),
+                               (sys.stderr, lambda r: r.levelno >= logging.ERROR)):
+            handler = _ColorizingStreamHandler(stream=stream)
+            handler.setFormatter(formatter)
+            handler.addFilter(wanted)
+            logger.addHandler(handler)
+    if level is not None:
+        logger.setLevel(level if isinstance(level, int) else level.upper())
+
+
+def _setup_loghandlers_from_args(verbose, quiet, date_format, log_format):
+    if verbose and quiet:
+        raise RuntimeError('Flags --verbose and --quiet are mutually exclusive.')
+    level = 'DEBUG' if verbose else 'WARNING' if quiet else None
+    _setup_loghandlers(level, date_format=date_format, log_format=log_format)
+
+
+# -- rq.local -----------------------------------------------------------------
+
+class _Local(threading.local):
+    """``rq.local.Local``: attributes private to the current thread."""
+
+    def __release_local__(self):
+        self.__dict__.clear()
+
+
+class _LocalStack:
+    """``rq.local.LocalStack``: a stack of objects private to the current thread."""
+
+    def __init__(self):
+        self._local = _Local()
+
+    def __len__(self):
+        return len(getattr(self._local, 'stack', ()))
+
+    def __release_local__(self):
+        self._local.__release_local__()
+
+    def push(self, obj):
+        stack = self._local.__dict__.setdefault('stack', [])
+        stack.append(obj)
+        return stack
+
+    def pop(self):
+        stack = getattr(self._local, 'stack', None)
+        if not stack:
+            return None
+        return stack.pop()
+
+    @property
+    def top(self):
+        stack = getattr(self._local, 'stack', None)
+        return stack[-1] if stack else None
+
+
+def _release_local(local):
+    local.__release_local__()
+
+
+# -- rq.worker_registration, rq.command, rq.dependency ------------------------
+
+def _rq_register_worker(worker, pipeline=None):
+    """``rq.worker_registration.register``: list the worker in Worker.all()."""
+    worker.register_birth()
+
+
+def _rq_unregister_worker(worker, pipeline=None):
+    worker.register_death()
+
+
+def _rq_worker_keys(queue=None, connection=None):
+    """``rq.worker_registration.get_keys``: the keys of the live workers (of ``queue``)."""
+    if queue is None and connection is None:
+        raise ValueError('"Queue" or "connection" argument is required')
+    if queue is not None:
+        return {w.key for w in Worker.all(queue=queue)}
+    return {w.key for w in Worker.all(connection=connection)}
+
+
+def _rq_clean_worker_registry(queue):
+    """Forget the registered workers that are gone (no record, or no heartbeat in time)."""
+    store = _resolve_store(queue.connection)
+    with store.transaction() as tx:
+        registered = set(tx.smembers(('workers',)))     # before: a worker born later stays
+    live = {worker.name for worker in Worker.all(connection=store)}
+    with store.transaction() as tx:
+        for name in registered - live:
+            tx.srem(('workers',), name)
+            tx.delete(('worker', name))
+
+
+def _rq_send_command(connection, worker_name, command, **kwargs):
+    """``rq.command.send_command``: 'shutdown', 'kill-horse' or 'stop-job' (with job_id=)."""
+    if command == 'shutdown':
+        return send_shutdown_command(connection, worker_name)
+    if command == 'kill-horse':
+        return send_kill_horse_command(connection, worker_name)
+    if command == 'stop-job':
+        return send_stop_job_command(connection, kwargs['job_id'])
+    raise ValueError(f"command {command!r}: expected 'shutdown', 'kill-horse' or 'stop-job'")
+
+
+def _rq_parse_payload(payload):
+    return json.loads(payload.get('data'))
+
+
+def _rq_handle_command(worker, payload):
+    """``rq.command.handle_command``: act on a command payload ({'command': ..., ...})."""
+    return _rq_send_command(worker.connection, worker.name, payload['command'],
+                            **{k: v for k, v in payload.items() if k != 'command'})
+
+
+def _rq_handle_shutdown_command(worker):
+    worker.request_stop()
+
+
+def _rq_handle_kill_worker_command(worker, payload):
+    send_kill_horse_command(worker.connection, worker.name)
+
+
+def _rq_handle_stop_job_command(worker, payload):
+    send_stop_job_command(worker.connection, payload['job_id'])
+
+
+class _RQDependencyHelper:
+    """``rq.dependency.Dependency``: RQ's internal helper (the user class is ``rq.job.Dependency``)."""
+
+    @classmethod
+    def get_jobs_with_met_dependencies(cls, jobs, pipeline=None):
+        """Split ``jobs`` into (those whose dependencies are met, the others)."""
+        met, unmet = [], []
+        for job in jobs:
+            ok = (_S.FINISHED, _S.FAILED, _S.STOPPED, _S.CANCELED) if job.allow_dependency_failures \
+                else (_S.FINISHED,)
+            done = all(parent.get_status() in ok for parent in job.fetch_dependencies())
+            (met if done else unmet).append(job)
+        return met, unmet
+
+
+def _rq_signal_name(signum):
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return 'SIG_UNKNOWN'
+
+
+def _rq_clean_intermediate_queue(worker, queue):
+    """Nothing to clean: the emulator moves each job into its registry atomically."""
+
+
+def _rq_parse_job_id(job_or_execution_id):
+    return job_or_execution_id.split(':')[0]
+
+
+def _rq_validate_job_id(job_id):
+    if not isinstance(job_id, str):
+        raise TypeError(f'Job ID must be a string, not {type(job_id)}')
+    _validate_job_id(job_id)
+
+
+def _rq_import_class(name, base, what):
+    cls = _import_attribute(name)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f'Invalid {what} class: {name}')
+    return cls
+
+
+def _rq_import_job_class(name):
+    return _rq_import_class(name, Job, 'job')
+
+
+def _rq_import_queue_class(name):
+    return _rq_import_class(name, Queue, 'queue')
+
+
+def _rq_import_worker_class(name):
+    return _rq_import_class(name, Worker, 'worker')
+
+
+def _rq_parse_names(queues_or_names):
+    return [q.name if isinstance(q, Queue) else str(q) for q in queues_or_names]
+
+
+def _rq_connection_from_queues(queues_or_names):
+    return next((q.connection for q in queues_or_names if isinstance(q, Queue)), None)
+
+
+def _rq_read_config_file(module):
+    """The UPPERCASE settings of a module (``rq -c settings``)."""
+    return {k: v for k, v in vars(importlib.import_module(module)).items() if k.upper() == k}
+
+
+_RQEnqueueArgs = collections.namedtuple('EnqueueArgs', [
+    'func', 'timeout', 'description', 'result_ttl', 'ttl', 'failure_ttl', 'depends_on', 'job_id',
+    'at_front', 'meta', 'retry', 'repeat', 'on_success', 'on_failure', 'on_stopped', 'pipeline',
+    'unique', 'args', 'kwargs', 'webhooks'])
+
+
+class _RQParsingMode(enum.Enum):
+    PLAIN_TEXT = 0
+    JSON = 1
+    LITERAL_EVAL = 2
+
+
+class _RQSchedulerStatus(str, enum.Enum):
+    STARTED = 'started'
+    WORKING = 'working'
+    STOPPED = 'stopped'
+
+
+class _RQSerializer:
+    """``rq.serializers.Serializer``: what a serializer provides (``dumps``, ``loads``)."""
+
+    def dumps(self, obj):
+        raise NotImplementedError
+
+    def loads(self, data):
+        raise NotImplementedError
+
+
+class _NoRedisConnectionException(Exception):
+    pass
+
+
+_UNEVALUATED = object()       # rq.job.UNEVALUATED: RQ's "not loaded yet" sentinel
+_RQ_DEATH_PENALTIES = {name: _unemulated('rq.timeouts', name, 'death penalties (the worker '
+                                         'itself enforces job timeouts)')
+                       for name in ('BaseDeathPenalty', 'UnixSignalDeathPenalty', 'TimerDeathPenalty')}
+
+
+def _rq_default_death_penalty_class():
+    return _RQ_DEATH_PENALTIES['TimerDeathPenalty' if os.name == 'nt' else 'UnixSignalDeathPenalty']
+
+
+def _rq_results_key(job_id):
+    return f'rq:results:{job_id}'
+
+
+# Every module of RQ 2.12 and the names it shares with other RQ modules (the
+# same object wherever it appears); _rq_names() maps each to its object and
+# _rq_own_names() adds the names that mean something else in each module.
+_RQ_MODULES = {
+    'rq': 'Callback Queue Repeat Retry SimpleWorker SpawnWorker VERSION Webhook Worker '
+          'cancel_job get_current_job requeue_job',
+    'rq.command': 'InvalidJobOperation Job PUBSUB_CHANNEL_TEMPLATE handle_command '
+                  'handle_kill_worker_command handle_shutdown_command handle_stop_job_command '
+                  'parse_payload send_command send_kill_horse_command send_shutdown_command '
+                  'send_stop_job_command',
+    'rq.connections': 'NoRedisConnectionException REDIS_RUNTIME_CONNECTION_KWARGS '
+                      'get_connection_kwargs parse_connection',
+    'rq.contrib': '',
+    'rq.decorators': 'Callback DEFAULT_RESULT_TTL Queue Webhook job',
+    'rq.defaults': 'CALLBACK_TIMEOUT DEFAULT_CONNECTION_CLASS DEFAULT_CRON_JOB_HISTORY_LIMIT '
+                   'DEFAULT_CRON_JOB_HISTORY_TTL DEFAULT_CRON_SCHEDULER_TTL '
+                   'DEFAULT_DEATH_PENALTY_CLASS DEFAULT_FAILURE_TTL DEFAULT_JOB_CLASS '
+                   'DEFAULT_JOB_MONITORING_INTERVAL DEFAULT_LOGGING_DATE_FORMAT '
+                   'DEFAULT_LOGGING_FORMAT DEFAULT_MAINTENANCE_TASK_INTERVAL DEFAULT_QUEUE_CLASS '
+                   'DEFAULT_RESULT_TTL DEFAULT_SCHEDULER_FALLBACK_PERIOD DEFAULT_SERIALIZER_CLASS '
+                   'DEFAULT_WORKER_CLASS DEFAULT_WORKER_TTL UNSERIALIZABLE_RETURN_VALUE_PAYLOAD',
+    'rq.dependency': 'Job',
+    'rq.exceptions': 'AbandonedJobError DequeueTimeout DeserializationError DuplicateJobError '
+                     'DuplicateSchedulerError InvalidJobDependency InvalidJobOperation '
+                     'InvalidJobOperationError NoSuchGroupError NoSuchJobError SchedulerNotFound '
+                     'ShutDownImminentException StopRequested TimeoutFormatError',
+    'rq.group': 'EnqueueData Group Job NoSuchGroupError Queue as_text',
+    'rq.intermediate_queue': 'IntermediateQueue now',
+    'rq.job': 'BaseDeathPenalty CALLBACK_TIMEOUT Callback Dependency DeserializationError '
+              'FailureCallbackType FunctionReferenceType InvalidJobOperation JOB_ID_PATTERN Job '
+              'JobDependencyType JobStatus JobTimeoutException LocalStack NoSuchJobError Retry '
+              'SuccessCallbackType UNEVALUATED UNSERIALIZABLE_RETURN_VALUE_PAYLOAD Webhook as_text '
+              'cancel_job decode_redis_hash ensure_job_list get_call_string get_current_job '
+              'import_attribute now parse_job_id parse_timeout requeue_job '
+              'resolve_function_reference resolve_serializer str_to_date utcformat validate_job_id',
+    'rq.local': 'Local LocalManager LocalProxy LocalStack release_local',
+    'rq.logutils': 'ColorizingStreamHandler DEFAULT_LOGGING_DATE_FORMAT DEFAULT_LOGGING_FORMAT '
+                   'blue colorizer green make_colorizer red setup_loghandlers yellow',
+    'rq.maintenance': 'IntermediateQueue Queue clean_intermediate_queue',
+    'rq.queue': 'BaseDeathPenalty Callback DEFAULT_RESULT_TTL Dependency DequeueTimeout '
+                'EnqueueArgs EnqueueData FunctionReferenceType IntermediateQueue Job '
+                'JobDependencyType JobStatus NoSuchJobError Queue Repeat Serializer '
+                'UnixSignalDeathPenalty Webhook as_text backend_class blue compact get_version '
+                'green import_attribute now parse_timeout resolve_serializer save_unique_job '
+                'schedule_unique_job',
+    'rq.registry': 'AbandonedJobError BaseDeathPenalty BaseRegistry CanceledJobRegistry '
+                   'DEFAULT_FAILURE_TTL DeferredJobRegistry FailedJobRegistry FinishedJobRegistry '
+                   'InvalidJobOperation Job JobStatus NoSuchJobError Queue ScheduledJobRegistry '
+                   'StartedJobRegistry UnixSignalDeathPenalty as_text backend_class '
+                   'clean_registries current_timestamp get_connection_kwargs now '
+                   'parse_composite_key resolve_serializer',
+    'rq.repeat': 'Repeat',
+    'rq.results': 'Job Result UNSERIALIZABLE_RETURN_VALUE_PAYLOAD decode_redis_hash get_key now '
+                  'resolve_serializer',
+    'rq.scripts': 'ACQUIRE_OR_REFRESH_LOCK_SCRIPT DuplicateJobError RELEASE_LOCK_SCRIPT '
+                  'UNIQUE_ENQUEUE_SCRIPT UNIQUE_SCHEDULE_SCRIPT acquire_or_refresh_lock blue '
+                  'get_unique_enqueue_script get_unique_schedule_script green release_lock '
+                  'save_unique_job schedule_unique_job',
+    'rq.serializers': 'DefaultSerializer JSONSerializer PickleSerializer SERIALIZER_ALIASES '
+                      'Serializer import_attribute resolve_serializer',
+    'rq.suspension': 'WORKERS_SUSPENDED is_suspended resume suspend',
+    'rq.timeouts': 'BaseDeathPenalty BaseTimeoutException HorseMonitorTimeoutException '
+                   'JobTimeoutException TimerDeathPenalty UnixSignalDeathPenalty '
+                   'get_default_death_penalty_class',
+    'rq.types': 'FailureCallbackType FunctionReferenceType JobDependencyType SuccessCallbackType',
+    'rq.utils': 'NOT_JSON_SERIALIZABLE Platform TimeoutFormatError as_text backend_class ceildiv '
+                'compact current_timestamp decode_redis_hash ensure_job_list get_call_string '
+                'get_connection_from_queues get_platform get_version import_attribute '
+                'import_job_class import_queue_class import_worker_class is_nonstring_iterable '
+                'normalize_config_path now parse_composite_key parse_names parse_timeout '
+                'resolve_function_reference safe_json_dumps split_list str_to_date '
+                'truncate_long_string utcformat utcparse validate_absolute_path',
+    'rq.version': 'VERSION',
+    'rq.webhook': 'Webhook',
+    'rq.worker': 'BaseWorker DEFAULT_RESULT_TTL DequeueStrategy HerokuWorker RandomWorker '
+                 'RoundRobinWorker SHUTDOWN_SIGNAL SimpleWorker SpawnWorker Worker WorkerStatus '
+                 '_signames signal_name',
+    'rq.worker.base': 'BaseWorker DEFAULT_JOB_MONITORING_INTERVAL DEFAULT_LOGGING_DATE_FORMAT '
+                      'DEFAULT_LOGGING_FORMAT DEFAULT_MAINTENANCE_TASK_INTERVAL DEFAULT_RESULT_TTL '
+                      'DEFAULT_WORKER_TTL DequeueStrategy DequeueTimeout DeserializationError '
+                      'Execution Group Job JobStatus JobTimeoutException PUBSUB_CHANNEL_TEMPLATE '
+                      'Queue RQScheduler Result Retry SHUTDOWN_SIGNAL Serializer '
+                      'StartedJobRegistry StopRequested VERSION WorkerStatus as_text blue '
+                      'clean_registries cleanup_execution compact decode_redis_hash '
+                      'ensure_job_list get_connection_from_queues get_default_death_penalty_class '
+                      'get_version green handle_command import_job_class import_queue_class '
+                      'is_suspended now parse_payload prepare_execution resolve_serializer '
+                      'setup_loghandlers signal_name utcformat utcparse yellow',
+    'rq.worker.worker_classes': 'BaseWorker DEFAULT_WORKER_TTL HerokuWorker '
+                                'HorseMonitorTimeoutException InvalidJobOperation Job JobStatus '
+                                'RandomWorker RoundRobinWorker SHUTDOWN_SIGNAL '
+                                'ShutDownImminentException SimpleWorker SpawnWorker Worker '
+                                'WorkerStatus get_connection_kwargs now signal_name',
+    'rq.worker_pool': 'BaseWorker DEFAULT_LOGGING_DATE_FORMAT DEFAULT_LOGGING_FORMAT '
+                      'DefaultSerializer Job Queue Worker WorkerData WorkerPool parse_connection '
+                      'parse_names run_worker setup_loghandlers',
+    'rq.worker_registration': 'MAX_KEYS REDIS_WORKER_KEYS WORKERS_BY_QUEUE_KEY as_text split_list',
+    # The features still to come (cron, RQScheduler, executions): see _rq_pending_names().
+    'rq.cron': 'DEFAULT_CRON_JOB_HISTORY_LIMIT DEFAULT_CRON_JOB_HISTORY_TTL '
+               'DEFAULT_CRON_SCHEDULER_TTL DEFAULT_LOGGING_DATE_FORMAT DEFAULT_LOGGING_FORMAT '
+               'DEFAULT_RESULT_TTL Job NOT_JSON_SERIALIZABLE Queue SchedulerNotFound StopRequested '
+               'Webhook as_text decode_redis_hash normalize_config_path now resolve_serializer '
+               'safe_json_dumps setup_loghandlers str_to_date utcformat utcparse '
+               'validate_absolute_path',
+    'rq.cron_job_registry': 'DEFAULT_CRON_JOB_HISTORY_TTL',
+    'rq.cron_scheduler_registry': 'DEFAULT_CRON_SCHEDULER_TTL DuplicateSchedulerError '
+                                  'SchedulerNotFound',
+    'rq.executions': 'BaseRegistry Job StartedJobRegistry as_text current_timestamp now '
+                     'parse_composite_key',
+    'rq.scheduler': 'ACQUIRE_OR_REFRESH_LOCK_SCRIPT DEFAULT_LOGGING_DATE_FORMAT '
+                    'DEFAULT_LOGGING_FORMAT DEFAULT_SCHEDULER_FALLBACK_PERIOD Job Queue '
+                    'ScheduledJobRegistry SchedulerNotFound acquire_or_refresh_lock '
+                    'current_timestamp decode_redis_hash now parse_connection parse_names '
+                    'release_lock resolve_serializer setup_loghandlers utcformat utcparse',
+}
+_RQ_PACKAGES = ('rq', 'rq.cli', 'rq.contrib', 'rq.worker')
+# A module that another RQ module binds as an attribute besides its parent package.
+_RQ_MODULE_ATTRIBUTES = (('rq.cron', 'cron_job_registry', 'rq.cron_job_registry'),
+                         ('rq.cron', 'cron_scheduler_registry', 'rq.cron_scheduler_registry'),
+                         ('rq.worker.base', 'worker_registration', 'rq.worker_registration'))
+
+
+def _rq_names():
+    """RQ's names that mean the same in every RQ module that has them, and their objects."""
+    unemulated = _unemulated
+    registries = {_REGISTRIES[kind].__name__: cls for kind, cls in _RQ_REGISTRIES.items()}
+    exceptions = {cls.__name__: cls for cls in (
+        NoSuchJobError, InvalidJobOperation, InvalidJobOperationError, DequeueTimeout,
+        AbandonedJobError, DeserializationError, InvalidJobDependency, DuplicateJobError,
+        NoSuchGroupError, ShutDownImminentException, TimeoutFormatError, SchedulerNotFound,
+        DuplicateSchedulerError, StopRequested, JobTimeoutException, BaseTimeoutException,
+        HorseMonitorTimeoutException)}
+    scripts = "RQ's Redis Lua scripts"
+    pools = 'Redis connection pools (there is no Redis connection)'
+    defaults = dict(
+        DEFAULT_JOB_CLASS='rq.job.Job', DEFAULT_QUEUE_CLASS='rq.Queue',
+        DEFAULT_WORKER_CLASS='rq.Worker', DEFAULT_SERIALIZER_CLASS='rq.serializers.DefaultSerializer',
+        DEFAULT_CONNECTION_CLASS='redis.Redis', DEFAULT_WORKER_TTL=420,
+        DEFAULT_JOB_MONITORING_INTERVAL=30, DEFAULT_RESULT_TTL=DEFAULT_RESULT_TTL,
+        DEFAULT_FAILURE_TTL=DEFAULT_FAILURE_TTL, DEFAULT_CRON_JOB_HISTORY_LIMIT=1000,
+        DEFAULT_CRON_JOB_HISTORY_TTL=31536000, DEFAULT_CRON_SCHEDULER_TTL=120,
+        DEFAULT_SCHEDULER_FALLBACK_PERIOD=120, DEFAULT_MAINTENANCE_TASK_INTERVAL=600,
+        CALLBACK_TIMEOUT=CALLBACK_TIMEOUT, DEFAULT_LOGGING_DATE_FORMAT='%H:%M:%S',
+        DEFAULT_LOGGING_FORMAT='%(asctime)s %(message)s',
+        DEFAULT_DEATH_PENALTY_CLASS='rq.timeouts.UnixSignalDeathPenalty',
+        UNSERIALIZABLE_RETURN_VALUE_PAYLOAD='Unserializable return value')
+    utils = dict(
+        NOT_JSON_SERIALIZABLE=_NOT_JSON_SERIALIZABLE, Platform=_Platform, as_text=_as_text,
+        backend_class=_backend_class, ceildiv=_ceildiv, compact=_compact,
+        current_timestamp=_current_timestamp, decode_redis_hash=_decode_redis_hash,
+        ensure_job_list=_ensure_list, get_call_string=_get_call_string,
+        get_connection_from_queues=_rq_connection_from_queues, get_platform=_get_platform,
+        get_version=_get_version, import_attribute=_import_attribute,
+        import_job_class=_rq_import_job_class, import_queue_class=_rq_import_queue_class,
+        import_worker_class=_rq_import_worker_class, is_nonstring_iterable=_is_nonstring_iterable,
+        normalize_config_path=_normalize_config_path, now=_now,
+        parse_composite_key=_parse_composite_key, parse_names=_rq_parse_names,
+        parse_timeout=_rq_parse_timeout, resolve_function_reference=_resolve_function_reference,
+        safe_json_dumps=_safe_json_dumps, split_list=_split_list, str_to_date=_str_to_date,
+        truncate_long_string=_truncate_long_string, utcformat=_utcformat, utcparse=_utcparse,
+        validate_absolute_path=_validate_absolute_path)
+    return dict(
+        registries, **exceptions, **_RQ_DEATH_PENALTIES, **defaults, **utils,
+        Queue=_RQQueue, Job=_RQJob, JobStatus=JobStatus, Retry=Retry, Repeat=Repeat,
+        Callback=Callback, Dependency=Dependency, Group=Group, Result=Result, Webhook=_RQWebhook,
+        EnqueueData=EnqueueData, EnqueueArgs=_RQEnqueueArgs, BaseRegistry=BaseRegistry,
+        clean_registries=clean_registries, cancel_job=cancel_job, requeue_job=requeue_job,
+        get_current_job=get_current_job, job=_RQjob, VERSION='2.12.0',
+        JOB_ID_PATTERN=re.compile(r'[A-Za-z0-9_-]+'), UNEVALUATED=_UNEVALUATED,
+        parse_job_id=_rq_parse_job_id, validate_job_id=_rq_validate_job_id,
+        resolve_serializer=resolve_serializer,
+        # rq.worker, rq.worker_pool
+        Worker=_RQWorker, SimpleWorker=_RQSimpleWorker, SpawnWorker=_RQSpawnWorker,
+        BaseWorker=_RQWorker, HerokuWorker=_RQHerokuWorker, RoundRobinWorker=_RQRoundRobinWorker,
+        RandomWorker=_RQRandomWorker, WorkerStatus=WorkerStatus, DequeueStrategy=DequeueStrategy,
+        SHUTDOWN_SIGNAL=getattr(signal, 'SIGKILL', signal.SIGTERM), signal_name=_rq_signal_name,
+        _signames={getattr(signal, name): name for name in dir(signal)
+                   if name.startswith('SIG') and '_' not in name},
+        WorkerPool=WorkerPool, WorkerData=collections.namedtuple('WorkerData', 'name pid process'),
+        run_worker=unemulated('rq.worker_pool', 'run_worker', 'worker processes of a WorkerPool'),
+        get_default_death_penalty_class=_rq_default_death_penalty_class,
+        # rq.command, rq.suspension
+        PUBSUB_CHANNEL_TEMPLATE='rq:pubsub:%s', send_command=_rq_send_command,
+        send_stop_job_command=send_stop_job_command, send_shutdown_command=send_shutdown_command,
+        send_kill_horse_command=send_kill_horse_command, parse_payload=_rq_parse_payload,
+        handle_command=_rq_handle_command, handle_shutdown_command=_rq_handle_shutdown_command,
+        handle_kill_worker_command=_rq_handle_kill_worker_command,
+        handle_stop_job_command=_rq_handle_stop_job_command,
+        WORKERS_SUSPENDED='rq:suspended', suspend=suspend, resume=resume, is_suspended=is_suspended,
+        # rq.serializers, rq.types
+        DefaultSerializer=DefaultSerializer, PickleSerializer=PickleSerializer,
+        JSONSerializer=JSONSerializer, Serializer=_RQSerializer,
+        SERIALIZER_ALIASES={'json': JSONSerializer, 'pickle': PickleSerializer},
+        FunctionReferenceType=object, JobDependencyType=object, SuccessCallbackType=object,
+        FailureCallbackType=object,
+        # rq.logutils, rq.local
+        ColorizingStreamHandler=_ColorizingStreamHandler, setup_loghandlers=_setup_loghandlers,
+        colorizer=_rq_colorizer, make_colorizer=_make_colorizer,
+        green=_make_colorizer('darkgreen'), yellow=_make_colorizer('darkyellow'),
+        blue=_make_colorizer('darkblue'), red=_make_colorizer('darkred'),
+        Local=_Local, LocalStack=_LocalStack, release_local=_release_local,
+        LocalManager=unemulated('rq.local', 'LocalManager', 'LocalManager'),
+        LocalProxy=unemulated('rq.local', 'LocalProxy', 'LocalProxy'),
+        # rq.results, rq.worker_registration, rq.maintenance, rq.intermediate_queue
+        get_key=_rq_results_key,
+        WORKERS_BY_QUEUE_KEY='rq:workers:%s', REDIS_WORKER_KEYS='rq:workers', MAX_KEYS=1000,
+        clean_intermediate_queue=_rq_clean_intermediate_queue,
+        IntermediateQueue=unemulated('rq.intermediate_queue', 'IntermediateQueue',
+                                     "RQ's intermediate queue (jobs move atomically here)"),
+        # rq.connections, rq.scripts
+        NoRedisConnectionException=_NoRedisConnectionException,
+        REDIS_RUNTIME_CONNECTION_KWARGS=(
+            'maint_notifications_config', 'maint_notifications_pool_handler',
+            'himport_registry', 'event_dispatcher', 'orig_host_address', 'orig_socket_timeout',
+            'orig_socket_connect_timeout'),
+        get_connection_kwargs=unemulated('rq.connections', 'get_connection_kwargs', pools),
+        parse_connection=unemulated('rq.connections', 'parse_connection', pools),
+        ACQUIRE_OR_REFRESH_LOCK_SCRIPT=unemulated('rq.scripts', 'ACQUIRE_OR_REFRESH_LOCK_SCRIPT',
+                                                  scripts),
+        RELEASE_LOCK_SCRIPT=unemulated('rq.scripts', 'RELEASE_LOCK_SCRIPT', scripts),
+        UNIQUE_ENQUEUE_SCRIPT=unemulated('rq.scripts', 'UNIQUE_ENQUEUE_SCRIPT', scripts),
+        UNIQUE_SCHEDULE_SCRIPT=unemulated('rq.scripts', 'UNIQUE_SCHEDULE_SCRIPT', scripts),
+        acquire_or_refresh_lock=unemulated('rq.scripts', 'acquire_or_refresh_lock', scripts),
+        release_lock=unemulated('rq.scripts', 'release_lock', scripts),
+        get_unique_enqueue_script=unemulated('rq.scripts', 'get_unique_enqueue_script', scripts),
+        get_unique_schedule_script=unemulated('rq.scripts', 'get_unique_schedule_script', scripts),
+        save_unique_job=unemulated('rq.scripts', 'save_unique_job', scripts),
+        schedule_unique_job=unemulated('rq.scripts', 'schedule_unique_job', scripts),
+    )
+
+
+def _rq_own_names():
+    """RQ's names that differ between modules (loggers, RQ's internal Dependency, registers)."""
+    loggers = {'rq.job': 'rq.job', 'rq.queue': 'rq.queue', 'rq.registry': 'rq.registry',
+               'rq.utils': 'rq.utils', 'rq.webhook': 'rq.webhook', 'rq.worker': 'rq.worker',
+               'rq.worker.base': 'rq.worker', 'rq.executions': 'rq.worker',
+               'rq.scripts': 'rq.scripts'}
+    own = {module: {'logger': logging.getLogger(name)} for module, name in loggers.items()}
+    own['rq'] = {'__version__': '2.12.0'}
+    own['rq.dependency'] = {'Dependency': _RQDependencyHelper}
+    own['rq.worker_registration'] = dict(
+        register=_rq_register_worker, unregister=_rq_unregister_worker, get_keys=_rq_worker_keys,
+        clean_worker_registry=_rq_clean_worker_registry)
+    return own
+
+
+# -- Pending features: import-only stand-ins until the emulator has them ------
+# Each entry is replaced by the real object when the feature lands.
+
+def _rq_pending_names():
+    """The own names of rq.cron, rq.scheduler, rq.executions and the cron registries."""
+    cron = 'RQ\'s cron (CronScheduler)'
+    scheduler = "RQ's separate scheduler process (every worker here enqueues due jobs)"
+    executions = "RQ's executions (one record per job attempt)"
+    unemulated = _unemulated
+    return {
+        'rq.cron': {name: unemulated('rq.cron', name, cron) for name in (
+            'CronJob', 'CronScheduler', 'create_cron', 'get_cron_job_history_key',
+            'get_cron_job_ids', 'register')},
+        'rq.cron_job_registry': {name: unemulated('rq.cron_job_registry', name, cron) for name in (
+            'add', 'get_names', 'get_registry_key', 'remove_stale_entries')},
+        'rq.cron_scheduler_registry': {
+            name: unemulated('rq.cron_scheduler_registry', name, cron) for name in (
+                'cleanup', 'get_keys', 'get_registry_key', 'register', 'unregister')},
+        'rq.scheduler': dict(
+            RQScheduler=unemulated('rq.scheduler', 'RQScheduler', scheduler),
+            run=unemulated('rq.scheduler', 'run', scheduler), SchedulerStatus=_RQSchedulerStatus,
+            SCHEDULER_KEY_TEMPLATE='rq:scheduler:%s',
+            SCHEDULER_LOCKING_KEY_TEMPLATE='rq:scheduler-lock:%s'),
+        'rq.executions': {name: unemulated('rq.executions', name, executions) for name in (
+            'Execution', 'ExecutionRegistry', 'cleanup_execution', 'prepare_execution')},
+    }
+
+
 def _rq_modules():
     """The module objects that stand in for ``rq`` and its submodules."""
-    registries = {_REGISTRIES[kind].__name__: cls for kind, cls in _RQ_REGISTRIES.items()}
-    names = {
-        'rq': dict(Queue=_RQQueue, Worker=_RQWorker, SimpleWorker=_RQSimpleWorker, Retry=Retry,
-                   Repeat=Repeat, Callback=Callback, cancel_job=cancel_job,
-                   get_current_job=get_current_job, requeue_job=requeue_job,
-                   VERSION='2.12.0', __version__='2.12.0'),
-        'rq.job': dict(Job=_RQJob, JobStatus=JobStatus, Retry=Retry, Callback=Callback,
-                       Dependency=Dependency, cancel_job=cancel_job, requeue_job=requeue_job,
-                       get_current_job=get_current_job, Repeat=Repeat),
-        'rq.queue': dict(Queue=_RQQueue, EnqueueData=EnqueueData),
-        'rq.worker': dict(Worker=_RQWorker, SimpleWorker=_RQSimpleWorker, WorkerStatus=WorkerStatus,
-                          DequeueStrategy=DequeueStrategy, DEFAULT_RESULT_TTL=DEFAULT_RESULT_TTL,
-                          BaseWorker=_RQWorker, RoundRobinWorker=_RQWorker, RandomWorker=_RQWorker),
-        'rq.registry': dict(registries, BaseRegistry=BaseRegistry, clean_registries=clean_registries),
-        'rq.exceptions': {cls.__name__: cls for cls in (
-            NoSuchJobError, InvalidJobOperation, InvalidJobOperationError, DequeueTimeout,
-            AbandonedJobError, DeserializationError, InvalidJobDependency, DuplicateJobError,
-            NoSuchGroupError, ShutDownImminentException, TimeoutFormatError, SchedulerNotFound,
-            DuplicateSchedulerError, StopRequested)},
-        'rq.timeouts': dict(JobTimeoutException=JobTimeoutException,
-                            BaseTimeoutException=BaseTimeoutException,
-                            HorseMonitorTimeoutException=HorseMonitorTimeoutException),
-        'rq.decorators': dict(job=_RQjob),
-        'rq.results': dict(Result=Result),
-        'rq.serializers': dict(DefaultSerializer=DefaultSerializer, PickleSerializer=PickleSerializer,
-                               JSONSerializer=JSONSerializer, resolve_serializer=resolve_serializer),
-        'rq.command': dict(send_stop_job_command=send_stop_job_command,
-                           send_shutdown_command=send_shutdown_command,
-                           send_kill_horse_command=send_kill_horse_command),
-        'rq.group': dict(Group=Group),
-        'rq.repeat': dict(Repeat=Repeat),
-        'rq.worker_pool': dict(WorkerPool=WorkerPool),
-        'rq.suspension': dict(suspend=suspend, resume=resume, is_suspended=is_suspended),
-        'rq.utils': dict(parse_timeout=parse_timeout, import_attribute=_import_attribute),
-        'rq.defaults': dict(DEFAULT_RESULT_TTL=DEFAULT_RESULT_TTL,
-                            DEFAULT_FAILURE_TTL=DEFAULT_FAILURE_TTL,
-                            CALLBACK_TIMEOUT=CALLBACK_TIMEOUT),
-    }
+    shared, own, pending = _rq_names(), _rq_own_names(), _rq_pending_names()
+    for module, names in pending.items():
+        own.setdefault(module, {}).update(names)
+    shared.update(Execution=pending['rq.executions']['Execution'],      # what other modules import
+                  cleanup_execution=pending['rq.executions']['cleanup_execution'],
+                  prepare_execution=pending['rq.executions']['prepare_execution'],
+                  RQScheduler=pending['rq.scheduler']['RQScheduler'],
+                  CronScheduler=pending['rq.cron']['CronScheduler'])
     modules = {}
-    for name, attributes in names.items():
-        module = types.ModuleType(name, f'rq_emulator standing in for {name}')
-        module.__dict__.update(attributes)
-        module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=(name == 'rq'))
-        if name == 'rq':
-            module.__path__ = []
-        modules[name] = module
+    for name, names in _RQ_MODULES.items():
+        attributes = {attr: shared[attr] for attr in names.split()}
+        attributes.update(own.get(name, {}))
+        modules[name] = _rq_module(name, attributes)
+    if importlib.util.find_spec('click') is not None:
+        modules.update(_rq_cli_modules(shared))
     for name, module in modules.items():
-        if name != 'rq':
-            setattr(modules['rq'], name.split('.', 1)[1], module)
+        parent, _, attr = name.rpartition('.')
+        if parent:
+            setattr(modules[parent], attr, module)
+    for name, attr, target in _RQ_MODULE_ATTRIBUTES:
+        setattr(modules[name], attr, modules[target])
     return modules
+
+
+def _rq_module(name, attributes):
+    module = types.ModuleType(name, f'rq_emulator standing in for {name}')
+    module.__dict__.update(attributes)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=name in _RQ_PACKAGES)
+    if name in _RQ_PACKAGES:
+        module.__path__ = []
+    return module
+
+
+# -- rq.cli (built only when click is importable) -----------------------------
+# RQ's click commands with RQ's options; each runs the emulator's own command
+# line, main(argv), on the SQLite store that several processes share.
+
+_RQ_SHARED_OPTIONS = (
+    (('--url', '-u'), dict(envvar='RQ_REDIS_URL', help='Where the jobs are stored.')),
+    (('--config', '-c'), dict(envvar='RQ_CONFIG', help='Module containing RQ settings.')),
+    (('--worker-class', '-w'), dict(envvar='RQ_WORKER_CLASS', default='rq.Worker',
+                                    help='Worker class to use.')),
+    (('--job-class', '-j'), dict(envvar='RQ_JOB_CLASS', default='rq.job.Job',
+                                 help='Job class to use.')),
+    (('--queue-class',), dict(envvar='RQ_QUEUE_CLASS', default='rq.Queue',
+                              help='Queue class to use.')),
+    (('--connection-class',), dict(envvar='RQ_CONNECTION_CLASS', default='redis.Redis',
+                                   help='Redis client class to use.')),
+    (('--path', '-P'), dict(default=['.'], multiple=True, help='Specify the import path.')),
+    (('--serializer', '-S'), dict(default='rq.serializers.DefaultSerializer',
+                                  help='Serializer: json, pickle, or a dotted import path.')),
+)
+_LOG_FORMAT, _DATE_FORMAT = '%(asctime)s %(message)s', '%H:%M:%S'
+_RQ_CLI_COMMANDS = {     # command: (help, options, arguments)
+    'worker': ('Starts an RQ worker.', (
+        (('--burst', '-b'), dict(is_flag=True, help='Quit when the queues are empty.')),
+        (('--logging_level',), dict(type=str, default=None, help='Logging level.')),
+        (('--log-format',), dict(type=str, default=_LOG_FORMAT, help='Format of the logs.')),
+        (('--date-format',), dict(type=str, default=_DATE_FORMAT, help='Date format of the logs.')),
+        (('--name', '-n'), dict(help='Name of the worker.')),
+        (('--results-ttl',), dict(type=int, default=DEFAULT_RESULT_TTL,
+                                  help='Seconds that results are kept.')),
+        (('--worker-ttl',), dict(type=int, default=420, help='Worker timeout in seconds.')),
+        (('--maintenance-interval',), dict(type=int, default=600,
+                                           help='Seconds between maintenance tasks.')),
+        (('--job-monitoring-interval',), dict(type=int, default=30,
+                                              help='Seconds between heartbeats during a job.')),
+        (('--disable-job-desc-logging',), dict(is_flag=True, help='Do not log job descriptions.')),
+        (('--verbose', '-v'), dict(is_flag=True, help='Show more output.')),
+        (('--quiet', '-q'), dict(is_flag=True, help='Show less output.')),
+        (('--exception-handler',), dict(multiple=True, help='Dotted path of an exception handler.')),
+        (('--pid',), dict(help='Write the process id to this file.')),
+        (('--disable-default-exception-handler', '-d'), dict(
+            is_flag=True, help="Do not move failed jobs with RQ's default handler.")),
+        (('--max-jobs',), dict(type=int, default=None, help='Stop after this many jobs.')),
+        (('--max-idle-time',), dict(type=int, default=None,
+                                    help='Stop after this many seconds without a job.')),
+        (('--with-scheduler', '-s'), dict(is_flag=True, help='Also enqueue due scheduled jobs.')),
+        (('--dequeue-strategy', '-ds'), dict(default='default',
+                                             help='default, round_robin or random.'))),
+        (('queues', -1),)),
+    'info': ('RQ command-line monitor.', (
+        (('--interval', '-i'), dict(type=float, help='Refresh every N seconds.')),
+        (('--raw', '-r'), dict(is_flag=True, help='Plain numbers, no bar charts.')),
+        (('--only-queues', '-Q'), dict(is_flag=True, help='Show only the queues.')),
+        (('--only-workers', '-W'), dict(is_flag=True, help='Show only the workers.')),
+        (('--by-queue', '-R'), dict(is_flag=True, help='Show the workers by queue.'))),
+        (('queues', -1),)),
+    'empty': ('Empty given queues.', (
+        (('--all', '-a'), dict(is_flag=True, help='Empty every queue.')),), (('queues', -1),)),
+    'requeue': ('Requeue failed jobs.', (
+        (('--all', '-a'), dict(is_flag=True, help='Requeue every failed job.')),
+        (('--queue',), dict(required=True, type=str, help='The queue of the failed jobs.'))),
+        (('job_ids', -1),)),
+    'suspend': ('Suspends all workers, to resume run `rq resume`', (
+        (('--duration',), dict(type=int, help='Seconds to suspend (default: until resumed).')),),
+        ()),
+    'resume': ('Resumes processing of queues, that were suspended with `rq suspend`', (), ()),
+    'enqueue': ('Enqueues a job from the command line', (
+        (('--queue', '-q'), dict(default='default', help='The queue.')),
+        (('--timeout',), dict(help='The job timeout.')),
+        (('--result-ttl',), dict(help='Seconds that the result is kept.')),
+        (('--ttl',), dict(help='Seconds that the job may wait in the queue.')),
+        (('--failure-ttl',), dict(help='Seconds that a failed job is kept.')),
+        (('--description',), dict(help='Description of the job.')),
+        (('--depends-on',), dict(multiple=True, help='Id of a job to wait for.')),
+        (('--job-id',), dict(help='Id of the job.')),
+        (('--at-front',), dict(is_flag=True, help='Put the job at the front of the queue.')),
+        (('--retry-max',), dict(default=0, type=int, help='Maximum number of retries.')),
+        (('--retry-interval',), dict(multiple=True, type=int, default=[0],
+                                     help='Seconds between retries.')),
+        (('--schedule-in',), dict(help='Delay before the job is queued (10s, 5m, 2d).')),
+        (('--schedule-at',), dict(help='When to queue the job (ISO 8601, local time).')),
+        (('--quiet',), dict(is_flag=True, help='Only log errors.'))),
+        (('function', 1), ('arguments', -1))),
+    'worker-pool': ('Starts a RQ worker pool.', (
+        (('--burst', '-b'), dict(is_flag=True, help='Quit when the queues are empty.')),
+        (('--logging-level', '-l'), dict(type=str, default='INFO', help='Logging level.')),
+        (('--exception-handler',), dict(multiple=True, help='Dotted path of an exception handler.')),
+        (('--verbose', '-v'), dict(is_flag=True, help='Show more output.')),
+        (('--quiet', '-q'), dict(is_flag=True, help='Show less output.')),
+        (('--log-format',), dict(type=str, default=_LOG_FORMAT, help='Format of the logs.')),
+        (('--date-format',), dict(type=str, default=_DATE_FORMAT, help='Date format of the logs.')),
+        (('--num-workers', '-n'), dict(type=int, default=1, help='Number of workers.'))),
+        (('queues', -1),)),
+    'cron': ('Starts the RQ cron scheduler.', (
+        (('--logging-level', '-l'), dict(
+            choice=('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'), default='INFO',
+            show_default=True, help='Logging level.')),), (('config_path', 1),)),
+}
+
+
+def _rq_click_command(click, name):
+    help_text, options, arguments = _RQ_CLI_COMMANDS[name]
+    params = []
+    for decls, attrs in options + _RQ_SHARED_OPTIONS:
+        attrs = dict(attrs)
+        if 'choice' in attrs:
+            attrs['type'] = click.Choice(attrs.pop('choice'), case_sensitive=False)
+        params.append(click.Option(list(decls), **attrs))
+    params += [click.Argument([arg], nargs=nargs) for arg, nargs in arguments]
+    return click.Command(name, params=params, callback=_rq_click_run, help=help_text)
+
+
+def _rq_click_run(**values):
+    """Run the current click command as the emulator's ``main([...])`` and exit with its code."""
+    import click
+    ctx = click.get_current_context()
+    name = ctx.command.name
+    commands = next(action.choices for action in _cli_parser()._actions
+                    if isinstance(action, argparse._SubParsersAction))
+    if name not in commands:
+        raise click.UsageError(f"rq_emulator does not emulate 'rq {name}'")
+    known = commands[name]._option_string_actions
+    argv, positional = [name], []
+    for param in ctx.command.params:
+        value = values[param.name]
+        if isinstance(param, click.Argument):
+            positional += list(value) if param.nargs == -1 else [value]
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source in (None, click.core.ParameterSource.DEFAULT) or value in (None, ()):
+            continue
+        spellings = list(param.opts) + [opt.replace('_', '-') for opt in param.opts]
+        flag = next((opt for opt in spellings if opt in known), None)
+        if flag is None:
+            raise click.UsageError(f"rq_emulator does not emulate option {param.opts[0]} "
+                                   f"of 'rq {name}'")
+        if param.is_flag:
+            argv.append(flag)
+        else:
+            for item in value if param.multiple else [value]:
+                argv += [flag, str(item)]
+    ctx.exit(main(argv + positional))
+
+
+class _RQCliConfig:
+    """``rq.cli.helpers.CliConfig``: the shared options of a command, as RQ's commands get them."""
+
+    def __init__(self, url=None, config=None, worker_class='rq.Worker', job_class='rq.job.Job',
+                 death_penalty_class=None, queue_class='rq.Queue',
+                 connection_class='redis.Redis', path=None, *args, **kwargs):
+        for directory in path or ():
+            sys.path.append(directory)
+        self.url, self.config = url, config
+        self.worker_class = _rq_import_worker_class(worker_class)
+        self.job_class = _rq_import_job_class(job_class)
+        self.queue_class = _rq_import_queue_class(queue_class)
+        self.connection_class = connection_class
+        self.serializer = resolve_serializer(kwargs.get('serializer'))
+
+    @property
+    def connection(self):
+        raise NotImplementedError('rq.cli.helpers.CliConfig.connection: rq_emulator has no Redis '
+                                  'connection; the commands use its SQLite store')
+
+
+def _rq_pass_cli_config(func):
+    """``rq.cli.helpers.pass_cli_config``: add the shared options; call ``func(cli_config, ...)``."""
+    import click
+    for decls, attrs in _RQ_SHARED_OPTIONS:
+        func = click.option(*decls, **attrs)(func)
+
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        return ctx.invoke(func, _RQCliConfig(**kwargs), *args[1:], **kwargs)
+    return functools.update_wrapper(wrapper, func)
+
+
+def _rq_pad(s, pad_to_length):
+    return f'{s:<{pad_to_length}}'
+
+
+def _rq_state_symbol(state):
+    import click
+    colors = {WorkerStatus.BUSY: 'red', WorkerStatus.IDLE: 'green', WorkerStatus.SUSPENDED: 'yellow'}
+    return click.style(state.value, fg=colors[state]) if state in colors else state
+
+
+def _rq_get_scale(x):
+    return next((scale for scale in (20, 50, 100, 200, 400, 600, 800, 1000) if x <= scale), x)
+
+
+def _rq_cli_modules(shared):
+    """rq.cli and its submodules, on click (imported here, never by ``import rq_emulator``)."""
+    import click
+    main_group = click.Group('main', help='RQ command line tool.')
+    click.version_option('2.12.0')(main_group)
+    commands = {name: _rq_click_command(click, name) for name in _RQ_CLI_COMMANDS}
+    for command in commands.values():
+        main_group.add_command(command)
+    styles = {color: functools.partial(click.style, fg=color) for color in ('red', 'green', 'yellow')}
+    pick = {name: shared[name] for name in (
+        'DEFAULT_CONNECTION_CLASS', 'DEFAULT_DEATH_PENALTY_CLASS', 'DEFAULT_JOB_CLASS',
+        'DEFAULT_QUEUE_CLASS', 'DEFAULT_SERIALIZER_CLASS', 'DEFAULT_WORKER_CLASS',
+        'DEFAULT_JOB_MONITORING_INTERVAL', 'DEFAULT_LOGGING_DATE_FORMAT', 'DEFAULT_LOGGING_FORMAT',
+        'DEFAULT_MAINTENANCE_TASK_INTERVAL', 'DEFAULT_RESULT_TTL', 'DEFAULT_WORKER_TTL',
+        'WorkerStatus', 'import_attribute', 'import_job_class', 'import_worker_class', 'now',
+        'parse_timeout', 'setup_loghandlers', 'FailedJobRegistry', 'InvalidJobOperationError',
+        'JobStatus', 'Retry', 'blue', 'clean_registries', 'get_call_string', 'WorkerPool',
+        'is_suspended', 'resolve_serializer', 'CronScheduler')}
+    unemulated = 'the monitor of `rq info` (run `rq info` itself)'
+    helpers = dict(
+        CliConfig=_RQCliConfig, ParsingMode=_RQParsingMode, get_scale=_rq_get_scale,
+        get_redis_from_config=_unemulated('rq.cli.helpers', 'get_redis_from_config',
+                                          'Redis connections from settings'),
+        pad=_rq_pad, red=styles['red'], green=styles['green'], yellow=styles['yellow'],
+        state_symbol=_rq_state_symbol,
+        parse_function_arg=_parse_function_arg, parse_function_args=_parse_function_args,
+        parse_schedule=_schedule_time, pass_cli_config=_rq_pass_cli_config,
+        read_config_file=_rq_read_config_file,
+        refresh=_unemulated('rq.cli.helpers', 'refresh', unemulated),
+        setup_loghandlers_from_args=_setup_loghandlers_from_args,
+        shared_options=[click.option(*decls, **attrs) for decls, attrs in _RQ_SHARED_OPTIONS],
+        show_both=_unemulated('rq.cli.helpers', 'show_both', unemulated),
+        show_queues=_unemulated('rq.cli.helpers', 'show_queues', unemulated),
+        show_workers=_unemulated('rq.cli.helpers', 'show_workers', unemulated))
+    common = dict(pick, **helpers, main=main_group, info=commands['info'],
+                  worker=commands['worker'], cron=commands['cron'])
+    tables = {
+        'rq.cli': 'cron info main worker',
+        'rq.cli.cli': 'FailedJobRegistry InvalidJobOperationError JobStatus Retry blue '
+                      'clean_registries clean_worker_registry connection_resume '
+                      'connection_suspend empty enqueue get_call_string info main '
+                      'parse_function_args parse_schedule pass_cli_config refresh requeue resume '
+                      'show_both show_queues show_workers suspend version',
+        'rq.cli.cli_cron': 'CronScheduler cron main pass_cli_config read_config_file',
+        'rq.cli.helpers': 'CliConfig DEFAULT_CONNECTION_CLASS DEFAULT_DEATH_PENALTY_CLASS '
+                          'DEFAULT_JOB_CLASS DEFAULT_QUEUE_CLASS DEFAULT_SERIALIZER_CLASS '
+                          'DEFAULT_WORKER_CLASS ParsingMode WorkerStatus get_redis_from_config '
+                          'get_scale green import_attribute import_job_class import_worker_class '
+                          'now pad parse_function_arg parse_function_args parse_schedule '
+                          'parse_timeout pass_cli_config read_config_file red refresh '
+                          'setup_loghandlers setup_loghandlers_from_args shared_options '
+                          'show_both show_queues show_workers state_symbol yellow',
+        'rq.cli.workers': 'DEFAULT_JOB_MONITORING_INTERVAL DEFAULT_LOGGING_DATE_FORMAT '
+                          'DEFAULT_LOGGING_FORMAT DEFAULT_MAINTENANCE_TASK_INTERVAL '
+                          'DEFAULT_RESULT_TTL DEFAULT_WORKER_TTL WorkerPool import_attribute '
+                          'is_suspended main pass_cli_config read_config_file resolve_serializer '
+                          'setup_loghandlers_from_args worker worker_pool',
+    }
+    common.update(empty=commands['empty'], enqueue=commands['enqueue'],
+                  requeue=commands['requeue'], resume=commands['resume'],
+                  suspend=commands['suspend'], worker_pool=commands['worker-pool'],
+                  connection_resume=resume, connection_suspend=suspend, version='2.12.0',
+                  clean_worker_registry=_rq_clean_worker_registry)
+    return {name: _rq_module(name, {attr: common[attr] for attr in names.split()})
+            for name, names in tables.items()}
 
 
 _saved_modules = None     # what sys.modules held before install_as_rq(), for uninstall_as_rq()
 
 
 def install_as_rq():
-    """Make ``import rq`` and its submodules resolve to this emulator; idempotent."""
+    """Make ``import rq`` and its submodules resolve to this emulator; idempotent.
+
+    Call it before anything imports ``rq``: if the real package was imported
+    already, a RuntimeWarning says that names bound from it earlier (``from rq
+    import Queue``) stay on real RQ.
+    """
     global _saved_modules
     if _saved_modules is not None:
         return
+    if 'rq' in sys.modules:
+        warnings.warn('install_as_rq(): the real rq package was imported before; names bound '
+                      'from it earlier (e.g. `from rq import Queue`) still refer to real RQ. '
+                      'Call install_as_rq() first (e.g. at the top of conftest.py).',
+                      RuntimeWarning, stacklevel=2)
     modules = _rq_modules()
     _saved_modules = {name: sys.modules.get(name) for name in modules}
     for name in list(sys.modules):           # real rq submodules we do not stand in for
