@@ -535,6 +535,7 @@ class BaseStore:
     ``timer_next()``; each names a sorted-set entry whose score was ``at``.
     Sets: ``sadd(key, member)``, ``srem(key, member)``, ``smembers(key)``.
     Values: ``get(key, default)``, ``set(key, value)``, ``delete(key)``.
+    The whole store: ``clear()`` (forgets everything; ``flush()`` is the public call).
     """
 
     shared = False      # True when other processes use the same store (SqliteStore)
@@ -654,6 +655,25 @@ class BaseStore:
 
     def _clock_moved(self):
         _tick(self)             # the Lifecycle section's sweep: promote due jobs, expire TTLs
+
+    def flush(self):
+        """Empty the store: every job, queue, registry, result, schedule and suspension.
+
+        What Redis's FLUSHDB does to RQ's keys, except that workers still running
+        on the store stay registered (``Worker.all()`` lists them). A worker's
+        job in hand runs to its end and its outcome is discarded (as for a job
+        deleted while it ran); idle workers wake, find nothing and wait again
+        (a burst worker ends); suspended workers resume.
+        """
+        with self.transaction() as tx:
+            names = tx.smembers(('workers',))
+            workers = [(name, tx.get(('worker', name))) for name in names]
+            tx.clear()
+            for name, record in workers:
+                if record is not None:
+                    tx.sadd(('workers',), name)
+                    tx.set(('worker', name), record)
+            tx.wake_workers()
 
 
 class MemoryStore(BaseStore):
@@ -830,6 +850,13 @@ class MemoryStore(BaseStore):
     def delete(self, key):
         self._values.pop(key, None)
         self._dirty = True
+
+    def clear(self):
+        for table in (self._jobs, self._expiry, self._queues, self._zsets, self._sets,
+                      self._values):
+            table.clear()
+        self._timers.clear()
+        self.wake_workers()
 
 
 _SQLITE_SCHEMA = '''
@@ -1058,6 +1085,11 @@ class SqliteStore(BaseStore):
     def delete(self, key):
         self._write('DELETE FROM kv WHERE key = ?', _key(key))
 
+    def clear(self):
+        for table in ('jobs', 'queue_names', 'queues', 'zsets', 'timers', 'sets', 'kv'):
+            self._write(f'DELETE FROM {table}')
+        self.wake_workers()
+
 
 class _ImportableOnly(pickle.Unpickler):
     """Reads a pickle back, refusing what a worker process could not import (__main__)."""
@@ -1077,20 +1109,134 @@ def _unkey(text):
     return tuple(text.split('\x1f'))
 
 
-_default_store = None        # the one piece of module-level state (SPEC §2)
-_default_store_lock = threading.Lock()
+# -- which store a connection means -------------------------------------------
+# The module's state: the default store, and the stores chosen by connection,
+# as Redis chooses data: one per server and database. All of it is guarded by
+# _stores_lock; lookups that hit the cache (_stores_by_pool) take no lock.
+_default_store = None
+_stores_lock = threading.Lock()
+_stores_by_address = {}                          # (address, db) -> store, for redis clients
+_stores_by_name = weakref.WeakValueDictionary()  # fakeredis server name -> store (see below)
+_stores_by_server = weakref.WeakKeyDictionary()  # fakeredis server object -> {db: store}
+_stores_by_pool = weakref.WeakKeyDictionary()    # a client's connection pool -> its store
+_stores_clock = None                             # the clock of stores made from now on
+_ANONYMOUS_HOST = re.compile(r'[0-9a-f]{32}\Z')  # the host fakeredis makes up for FakeRedis()
 
 
 def _resolve_store(connection):
-    """A store given as ``connection=`` is used; anything else means the default store."""
-    global _default_store
+    """The store that ``connection=`` means: a store itself, the default store for None,
+    else the store of the server and database a Redis client (redis-py, fakeredis, or
+    anything with ``connection_pool.connection_kwargs``) names. Other objects mean the
+    default store. Nothing here ever touches the network.
+    """
+    if connection is None:
+        return _default_store or _make_default_store()
     if isinstance(connection, BaseStore):
         return connection
-    if _default_store is None:
-        with _default_store_lock:
-            if _default_store is None:
-                _default_store = MemoryStore()
+    pool = getattr(connection, 'connection_pool', None)
+    try:
+        store = _stores_by_pool.get(pool)
+    except TypeError:                   # an unhashable pool, or one without weak references
+        store = None
+    if store is not None:
+        return store
+    kwargs = getattr(pool, 'connection_kwargs', None)
+    if not isinstance(kwargs, dict):
+        return _default_store or _make_default_store()
+    with _stores_lock:
+        store = _store_for_client(pool, kwargs)
+        try:
+            _stores_by_pool[pool] = store   # the store lives as long as a client naming it
+        except TypeError:
+            pass
+    return store
+
+
+def _make_default_store():
+    global _default_store
+    with _stores_lock:
+        if _default_store is None:
+            _default_store = MemoryStore(clock=_stores_clock)
     return _default_store
+
+
+def _store_for_client(pool, kwargs):
+    """Find or make the store for these connection kwargs (under _stores_lock)."""
+    db = kwargs.get('db') or 0
+    if 'server_type' in kwargs or 'server' in kwargs:       # fakeredis: each server is a store
+        server = kwargs.get('server')
+        if server is not None:
+            stores = _stores_by_server.setdefault(server, {})
+            if db not in stores:
+                stores[db] = MemoryStore(clock=_stores_clock)
+            return stores[db]
+        # fakeredis names its server after the address, type and major version. A bare
+        # FakeRedis() gets a made-up host of its own: that store goes when its clients go.
+        host = kwargs.get('host')
+        version = kwargs.get('version') or 7
+        major = version[0] if isinstance(version, tuple) else str(version).split('.')[0]
+        name = (kwargs.get('path') or f'{host}:{kwargs.get("port")}',
+                kwargs.get('server_type'), str(major), db)
+        store = _stores_by_name.get(name)
+        if store is None:
+            store = _stores_by_name[name] = MemoryStore(clock=_stores_clock)
+            if not (isinstance(host, str) and _ANONYMOUS_HOST.match(host)):
+                _stores_by_address[('fakeredis',) + name] = store    # kept, as fakeredis keeps it
+        return store
+    service = getattr(pool, 'service_name', None)           # a Sentinel pool names its master
+    address = (('sentinel', service) if service is not None else kwargs.get('path')
+               or (kwargs.get('host') or 'localhost', int(kwargs.get('port') or 6379)))
+    store = _stores_by_address.get((address, db))
+    if store is None:
+        store = _stores_by_address[(address, db)] = MemoryStore(clock=_stores_clock)
+    return store
+
+
+def _known_stores():
+    """Every store made by _resolve_store (the default one included), alive."""
+    with _stores_lock:
+        stores = {id(s): s for s in _stores_by_address.values()}
+        stores.update((id(s), s) for s in list(_stores_by_name.values()))
+        for by_db in list(_stores_by_server.values()):
+            stores.update((id(s), s) for s in by_db.values())
+        stores.update((id(s), s) for s in list(_stores_by_pool.values()))
+        if _default_store is not None:
+            stores[id(_default_store)] = _default_store
+    return list(stores.values())
+
+
+def reset_stores(clock=None):
+    """Empty the default store and every store chosen by a connection: a clean slate for a test.
+
+    Each store is emptied in place (``flush()``), so queues and connections made
+    earlier (a module-level ``Queue``) see the same, now empty, store. With
+    ``clock`` (a ``ManualClock``, or any zero-argument callable giving epoch
+    seconds), those stores, and every store chosen by a connection from now on,
+    use that clock; ``reset_stores()`` without it goes back to real time.
+    Workers still running on a store go on with the emptied store (see ``flush``).
+    """
+    global _stores_clock
+    if clock is not None and not callable(clock):
+        raise TypeError(f'reset_stores(clock={clock!r}): expected a ManualClock or a callable '
+                        'giving epoch seconds')
+    with _stores_lock:
+        _stores_clock = clock
+    for store in _known_stores():
+        store.flush()
+        _set_clock(store, clock)
+
+
+def _set_clock(store, clock):
+    old = store.clock
+    if old is clock or (clock is None and old is time.time):
+        return
+    if isinstance(old, ManualClock):
+        old._stores.discard(store)
+    with store.transaction() as tx:
+        store.clock = clock or time.time
+        if isinstance(clock, ManualClock):
+            clock._stores.add(store)
+        tx.wake_workers()               # idle workers re-read how long to wait
 
 # ==== Job ====================================================================
 
@@ -2434,7 +2580,6 @@ class Queue:
         self.serializer = resolve_serializer(serializer)
         if job_class is not None:
             self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
-        self._clock = self._store.clock
         self._keeps_immutables = self.serializer is DefaultSerializer     # see Job._capture
         self._template_record = _BLANK_RECORD[:]   # what every plain job of this queue starts as
         self._template_record[_SERIALIZER] = self.serializer
@@ -2706,7 +2851,7 @@ class Queue:
                     break
             else:
                 record[_DATA] = (args, None)
-        record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._clock()
+        record[_ID], record[_FUNC], record[_CREATED] = _new_id(), f, self._store.clock()
         return job
 
     def _pop_options(self, kwargs):
