@@ -4185,7 +4185,7 @@ class EmulatorRedis:
         return self._do('get', (name,), self._get, name)
 
     def lindex(self, name, index):
-        return self._do('lindex', (name, index), self._list_items, name, index, index)
+        return self._do('lindex', (name, index), self._lindex, name, index)
 
     def llen(self, name):
         return self._do('llen', (name,), self._llen, name)
@@ -4334,10 +4334,11 @@ class EmulatorRedis:
     def _list_items(self, name, start, end):
         key = _rq_key(name)
         ids = self._items(key) if key[0] == 'queue' else []
-        items = [self._out(job_id) for job_id in _redis_range(ids, start, end)]
-        if start == end:                        # lindex
-            return items[0] if items else None
-        return items
+        return [self._out(job_id) for job_id in _redis_range(ids, start, end)]
+
+    def _lindex(self, name, index):
+        items = self._list_items(name, index, index)
+        return items[0] if items else None
 
     def _lrem(self, name, count, value):
         key = _rq_key(name)
