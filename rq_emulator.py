@@ -4359,16 +4359,20 @@ class EmulatorRedis:
             job = Job.fetch(key[1], connection=self.store)
         except NoSuchJobError:
             return None
-        fields = {
-            'status': job.get_status(refresh=False).value, 'origin': job.origin,
-            'description': job.description, 'created_at': _utc_text(job.created_at),
-            'enqueued_at': _utc_text(job.enqueued_at), 'started_at': _utc_text(job.started_at),
-            'ended_at': _utc_text(job.ended_at), 'worker_name': job.worker_name,
-            'timeout': job.timeout, 'result_ttl': job.result_ttl, 'failure_ttl': job.failure_ttl,
-            'ttl': job.ttl, 'retries_left': job.retries_left, 'group_id': job.group_id,
-            'dependency_ids': ','.join(job.dependency_ids) or None,
+        always = {                              # RQ writes these, '' when unset
+            'created_at': _utc_text(job.created_at), 'started_at': _utc_text(job.started_at),
+            'ended_at': _utc_text(job.ended_at), 'last_heartbeat': _utc_text(job.last_heartbeat),
+            'worker_name': job.worker_name, 'group_id': job.group_id,
         }
-        return {field: str(value) for field, value in fields.items() if value not in (None, '')}
+        when_set = {
+            'status': job.get_status(refresh=False).value, 'origin': job.origin,
+            'description': job.description, 'enqueued_at': _utc_text(job.enqueued_at),
+            'timeout': job.timeout, 'result_ttl': job.result_ttl, 'failure_ttl': job.failure_ttl,
+            'ttl': job.ttl, 'retries_left': job.retries_left,
+        }
+        fields = {field: '' if value is None else str(value) for field, value in always.items()}
+        fields.update((field, str(value)) for field, value in when_set.items() if value is not None)
+        return fields
 
     def _hash_fields(self, name, fields, single):
         values = self._job_hash(_rq_key(name)) or {}

@@ -399,7 +399,8 @@ class EmulatorRedisTests(unittest.TestCase):
         self.assertEqual(fields[b'timeout'], b'180')
         self.assertTrue(fields[b'created_at'].endswith(b'Z'))
         self.assertTrue(self.conn.hexists(job.key, 'status'))
-        self.assertFalse(self.conn.hexists(job.key, 'ended_at'))
+        self.assertEqual(self.conn.hget(job.key, 'ended_at'), b'')   # as RQ writes it
+        self.assertFalse(self.conn.hexists(job.key, 'result_ttl'))
         self.assertIsNone(self.conn.hget('rq:job:missing', 'status'))
         self.assertEqual(self.conn.hgetall('rq:job:missing'), {})
 
