@@ -664,21 +664,17 @@ class BaseStore:
     def flush(self):
         """Empty the store: every job, queue, registry, result, schedule and suspension.
 
-        What Redis's FLUSHDB does to RQ's keys, except that workers still running
-        on the store stay registered (``Worker.all()`` lists them). A worker's
-        job in hand runs to its end and its outcome is discarded (as for a job
-        deleted while it ran); idle workers wake, find nothing and wait again
-        (a burst worker ends); suspended workers resume.
+        What Redis's FLUSHDB does to RQ's keys, worker registrations included:
+        a worker still running on the store is no longer listed by
+        ``Worker.all()``, and goes on serving the store. Its job in hand runs to
+        its end and the outcome is discarded (as for a job deleted while it
+        ran); idle workers wake, find nothing and wait again (a burst worker
+        ends); suspended workers resume.
         """
         with self.transaction() as tx:
-            names = tx.smembers(('workers',))
-            workers = [(name, tx.get(('worker', name))) for name in names]
             tx.clear()
-            for name, record in workers:
-                if record is not None:
-                    tx.sadd(('workers',), name)
-                    tx.set(('worker', name), record)
-            tx.wake_workers()
+            for key in list(self._keys_waited):     # get_result() of a job that is gone
+                tx.signal(key)
 
 
 class MemoryStore(BaseStore):
@@ -4141,12 +4137,22 @@ class EmulatorRedis:
 
     def __getattr__(self, name):
         # Only reached for what EmulatorRedis does not define. A wrapper is a proxy:
-        # whatever is not about RQ's keys (other commands, settings) is its client's.
+        # whatever is not about RQ's keys (other commands, settings) is its client's;
+        # a command naming one of RQ's keys is refused, since that data is not there.
         client = self.__dict__.get('_client')
         if client is None or name.startswith('__'):
             raise AttributeError(f'EmulatorRedis has no {name!r}: it answers commands on RQ\'s '
                                  'own keys only; give EmulatorRedis(client=...) a client for others')
-        return getattr(client, name)
+        attribute = getattr(client, name)
+        if not callable(attribute):
+            return attribute
+
+        def command(*args, **kwargs):
+            if args and _rq_key(args[0]) is not None:
+                raise RQEmulatorError(f'EmulatorRedis.{name}({args[0]!r}): RQ\'s keys live in '
+                                      'the emulator\'s store, which does not answer this command')
+            return attribute(*args, **kwargs)
+        return command
 
     def __enter__(self):
         return self
