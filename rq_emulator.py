@@ -18,7 +18,8 @@ Contents (``grep -n '^# ====' rq_emulator.py``): Exceptions, Statuses and
 constants, Utilities (clock, ids, serializers), Storage (BaseStore,
 MemoryStore), Job (Retry, Repeat, Callback, Dependency, Result), Lifecycle (the
 one owner of every state change), Queue, Registries, Worker, Commands and
-helpers, RQ front door (install_as_rq).
+helpers, Test wiring and connections (run_jobs, RQTestMixin, the pytest plugin,
+EmulatorRedis), RQ front door (install_as_rq).
 """
 from __future__ import annotations
 
