@@ -1132,12 +1132,13 @@ def _resolve_store(connection):
     default store. Nothing here ever touches the network.
     """
     if connection is None:
-        return _default_store or _make_default_store()
+        store = _default_store
+        return store if store is not None else _make_default_store()
     if isinstance(connection, BaseStore):
         return connection
     pool = getattr(connection, 'connection_pool', None)
     if pool is None:
-        return _default_store or _make_default_store()
+        return _make_default_store()
     store = getattr(pool, 'store', None)        # an EmulatorRedis's pool names its store
     if isinstance(store, BaseStore):
         return store
@@ -1149,7 +1150,7 @@ def _resolve_store(connection):
         return store
     kwargs = getattr(pool, 'connection_kwargs', None)
     if not isinstance(kwargs, dict):
-        return _default_store or _make_default_store()
+        return _make_default_store()
     with _stores_lock:
         store = _store_for_client(pool, kwargs)
         try:
@@ -1161,10 +1162,13 @@ def _resolve_store(connection):
 
 def _make_default_store():
     global _default_store
-    with _stores_lock:
-        if _default_store is None:
-            _default_store = MemoryStore(clock=_stores_clock)
-    return _default_store
+    store = _default_store
+    if store is None:
+        with _stores_lock:
+            if _default_store is None:
+                _default_store = MemoryStore(clock=_stores_clock)
+            store = _default_store
+    return store
 
 
 def _store_for_client(pool, kwargs):
