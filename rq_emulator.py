@@ -4291,6 +4291,8 @@ class EmulatorRedis:
             return int(bool(self._items(key)))
         if key[0] == 'suspended':
             return int(is_suspended(self.store))
+        if key[0] == 'worker':
+            return int(any(w.name == key[1] for w in Worker.all(connection=self.store)))
         return 0
 
     def _items(self, key):

@@ -427,6 +427,12 @@ class EmulatorRedisTests(unittest.TestCase):
         self.assertEqual(self.conn.scard('rq:queues'), 2)
         self.assertTrue(self.conn.sismember('rq:queues', 'rq:queue:q'))
         self.assertEqual(self.conn.smembers('rq:workers'), set())
+        worker = Worker([self.queue], connection=self.conn)
+        worker.register_birth()
+        self.assertEqual(self.conn.smembers('rq:workers'), {worker.key.encode()})
+        self.assertEqual(self.conn.smembers('rq:workers:q'), {worker.key.encode()})
+        self.assertEqual(self.conn.exists(worker.key), 1)
+        worker.register_death()
         self.assertEqual(self.conn.exists(job.key, self.queue.key, 'rq:queue:none'), 2)
         self.assertEqual(self.conn.delete(job.key), 1)         # the hash only, as DEL does
         self.assertFalse(Job.exists(job.id, connection=self.conn))
