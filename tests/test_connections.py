@@ -241,6 +241,18 @@ class ResetTests(unittest.TestCase):
         second = queue.enqueue(add, 2, 2)                # the idle worker goes on, on the empty store
         self.assertEqual(second.get_result(timeout=WAIT), 4)
 
+    def test_get_result_of_a_flushed_job_ends(self):
+        store = MemoryStore()
+        job = Queue('g', connection=store).enqueue(add, 1, 1)
+        raised = []
+        waiter = threading.Thread(target=lambda: raised.append(
+            self.assertRaises(rq_emulator.NoSuchJobError, job.get_result, timeout=WAIT)))
+        waiter.start()
+        store.flush()                   # before or during the wait: either way it ends at once
+        waiter.join(WAIT)
+        self.assertFalse(waiter.is_alive())
+        self.assertEqual(len(raised), 1)
+
     def test_flush_wakes_suspended_workers(self):
         store = MemoryStore()
         queue = Queue('s', connection=store)
