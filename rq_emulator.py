@@ -18,7 +18,8 @@ Contents (``grep -n '^# ====' rq_emulator.py``): Exceptions, Statuses and
 constants, Utilities (clock, ids, serializers), Storage (BaseStore,
 MemoryStore), Job (Retry, Repeat, Callback, Dependency, Result), Lifecycle (the
 one owner of every state change), Queue, Registries, Worker, Commands and
-helpers, RQ front door (install_as_rq).
+helpers, Test wiring and connections (run_jobs, RQTestMixin, the pytest plugin,
+EmulatorRedis), RQ front door (install_as_rq).
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ import threading
 import time
 import traceback
 import types
+import urllib.parse
 import warnings
 import weakref
 import zlib
@@ -77,6 +79,7 @@ __all__ = [
     'DeserializationError',
     'DuplicateJobError',
     'DuplicateSchedulerError',
+    'EmulatorRedis',
     'EnqueueData',
     'FailedJobRegistry',
     'FinishedJobRegistry',
@@ -97,6 +100,7 @@ __all__ = [
     'PickleSerializer',
     'Queue',
     'RQEmulatorError',
+    'RQTestMixin',
     'Repeat',
     'Result',
     'Retry',
@@ -120,8 +124,10 @@ __all__ = [
     'main',
     'parse_timeout',
     'requeue_job',
+    'reset_stores',
     'resolve_serializer',
     'resume',
+    'run_jobs',
     'send_kill_horse_command',
     'send_shutdown_command',
     'send_stop_job_command',
@@ -852,6 +858,21 @@ class BaseStore:
     def _clock_moved(self):
         _tick(self)             # the Lifecycle section's sweep: promote due jobs, expire TTLs
 
+    def flush(self):
+        """Empty the store: every job, queue, registry, result, schedule and suspension.
+
+        What Redis's FLUSHDB does to RQ's keys, worker registrations included:
+        a worker still running on the store is no longer listed by
+        ``Worker.all()``, and goes on serving the store. Its job in hand runs to
+        its end and the outcome is discarded (as for a job deleted while it
+        ran); idle workers wake, find nothing and wait again (a burst worker
+        ends); suspended workers resume.
+        """
+        with self.transaction() as tx:
+            tx.clear()
+            for key in list(self._keys_waited):     # get_result() of a job that is gone
+                tx.signal(key)
+
     # -- the primitives (each store implements them) --------------------------
 
     def job_get(self, job_id):
@@ -960,6 +981,10 @@ class BaseStore:
 
     def delete(self, key):
         """Remove the value or the set stored under ``key``."""
+        raise NotImplementedError
+
+    def clear(self):
+        """Forget everything: every job, queue, registry, timer, set and value."""
         raise NotImplementedError
 
     def portable(self, job):
@@ -1166,6 +1191,13 @@ class MemoryStore(BaseStore):
         self._values.pop(key, None)
         self._sets.pop(key, None)
         self._dirty = True
+
+    def clear(self):
+        for table in (self._jobs, self._expiry, self._queues, self._zsets, self._sets,
+                      self._values):
+            table.clear()
+        self._timers.clear()
+        self.wake_workers()
 
 
 _SQLITE_SCHEMA = '''
@@ -1417,6 +1449,11 @@ class SqliteStore(BaseStore):
         self._write('DELETE FROM kv WHERE key = ?', _key(key))
         self._write('DELETE FROM sets WHERE key = ?', _key(key))
 
+    def clear(self):
+        for table in ('jobs', 'queue_names', 'queues', 'zsets', 'timers', 'sets', 'kv'):
+            self._write(f'DELETE FROM {table}')
+        self.wake_workers()
+
 
 class _ImportableOnly(pickle.Unpickler):
     """Reads a pickle back, refusing what a worker process could not import (__main__)."""
@@ -1436,20 +1473,148 @@ def _unkey(text):
     return tuple(text.split('\x1f'))
 
 
-_default_store = None        # the one piece of module-level state (SPEC §2)
-_default_store_lock = threading.Lock()
+# -- which store a connection means -------------------------------------------
+# The module's state: the default store, and the stores chosen by connection,
+# as Redis chooses data: one per server and database. All of it is guarded by
+# _stores_lock; lookups that hit the cache (_stores_by_pool) take no lock.
+_default_store = None
+_stores_lock = threading.Lock()
+_stores_by_address = {}                          # (address, db) -> store, for redis clients
+_stores_by_name = weakref.WeakValueDictionary()  # fakeredis server name -> store (see below)
+_stores_by_server = weakref.WeakKeyDictionary()  # fakeredis server object -> {db: store}
+_stores_by_pool = weakref.WeakKeyDictionary()    # a client's connection pool -> its store
+_stores_clock = None                             # the clock of stores made from now on
+_ANONYMOUS_HOST = re.compile(r'[0-9a-f]{32}\Z')  # the host fakeredis makes up for FakeRedis()
 
 
 def _resolve_store(connection):
-    """A store given as ``connection=`` is used; anything else means the default store."""
-    global _default_store
+    """The store that ``connection=`` means: a store itself, the default store for None,
+    else the store of the server and database a Redis client (redis-py, fakeredis, or
+    anything with ``connection_pool.connection_kwargs``) names. Other objects mean the
+    default store. Nothing here ever touches the network.
+    """
+    if connection is None:
+        store = _default_store
+        return store if store is not None else _make_default_store()
     if isinstance(connection, BaseStore):
         return connection
-    if _default_store is None:
-        with _default_store_lock:
+    pool = getattr(connection, 'connection_pool', None)
+    if pool is None:
+        return _make_default_store()
+    store = getattr(pool, 'store', None)        # an EmulatorRedis's pool names its store
+    if isinstance(store, BaseStore):
+        return store
+    try:
+        store = _stores_by_pool.get(pool)
+    except TypeError:                   # an unhashable pool, or one without weak references
+        store = None
+    if store is not None:
+        return store
+    kwargs = getattr(pool, 'connection_kwargs', None)
+    if not isinstance(kwargs, dict):
+        return _make_default_store()
+    with _stores_lock:
+        store = _store_for_client(pool, kwargs)
+        try:
+            _stores_by_pool[pool] = store   # the store lives as long as a client naming it
+        except TypeError:
+            pass
+    return store
+
+
+def _make_default_store():
+    global _default_store
+    store = _default_store
+    if store is None:
+        with _stores_lock:
             if _default_store is None:
-                _default_store = MemoryStore()
-    return _default_store
+                _default_store = MemoryStore(clock=_stores_clock)
+            store = _default_store
+    return store
+
+
+def _store_for_client(pool, kwargs):
+    """Find or make the store for these connection kwargs (under _stores_lock)."""
+    db = kwargs.get('db') or 0
+    if 'server_type' in kwargs or 'server' in kwargs:       # fakeredis: each server is a store
+        server = kwargs.get('server')
+        if server is not None:
+            stores = _stores_by_server.setdefault(server, {})
+            if db not in stores:
+                stores[db] = MemoryStore(clock=_stores_clock)
+            return stores[db]
+        # fakeredis names its server after the address, type and major version. A bare
+        # FakeRedis() gets a made-up host of its own: that store goes when its clients go.
+        host = kwargs.get('host')
+        version = kwargs.get('version') or 7
+        major = version[0] if isinstance(version, tuple) else str(version).split('.')[0]
+        name = (kwargs.get('path') or f'{host}:{kwargs.get("port")}',
+                kwargs.get('server_type'), str(major), db)
+        store = _stores_by_name.get(name)
+        if store is None:
+            store = _stores_by_name[name] = MemoryStore(clock=_stores_clock)
+            if not (isinstance(host, str) and _ANONYMOUS_HOST.match(host)):
+                _stores_by_address[('fakeredis',) + name] = store    # kept, as fakeredis keeps it
+        return store
+    service = getattr(pool, 'service_name', None)           # a Sentinel pool names its master
+    address = (('sentinel', service) if service is not None else kwargs.get('path')
+               or (kwargs.get('host') or 'localhost', int(kwargs.get('port') or 6379)))
+    store = _stores_by_address.get((address, db))
+    if store is None:
+        store = _stores_by_address[(address, db)] = MemoryStore(clock=_stores_clock)
+    return store
+
+
+def _known_stores():
+    """Every store made by _resolve_store (the default one included), alive."""
+    with _stores_lock:
+        stores = {id(s): s for s in _stores_by_address.values()}
+        stores.update((id(s), s) for s in list(_stores_by_name.values()))
+        for by_db in list(_stores_by_server.values()):
+            stores.update((id(s), s) for s in by_db.values())
+        if _default_store is not None:
+            stores[id(_default_store)] = _default_store
+    return list(stores.values())
+
+
+def reset_stores(clock=None):
+    """Empty the default store and every store chosen by a connection: a clean slate for a test.
+
+    Each store is emptied in place (``flush()``), so queues and connections made
+    earlier (a module-level ``Queue``) see the same, now empty, store. With
+    ``clock`` (a ``ManualClock``, or any zero-argument callable giving epoch
+    seconds), those stores, and every store chosen by a connection from now on,
+    use that clock; ``reset_stores()`` without it goes back to real time.
+    Workers still running on a store go on with the emptied store (see ``flush``).
+    """
+    if clock is not None and not callable(clock):
+        raise TypeError(f'reset_stores(clock={clock!r}): expected a ManualClock or a callable '
+                        'giving epoch seconds')
+    for store in _known_stores():
+        store.flush()
+    _use_clock(clock)
+
+
+def _use_clock(clock):
+    """Give the known stores, and those made from now on, this clock (None: real time)."""
+    global _stores_clock
+    with _stores_lock:
+        _stores_clock = clock
+    for store in _known_stores():
+        _set_clock(store, clock)
+
+
+def _set_clock(store, clock):
+    old = store.clock
+    if old is clock or (clock is None and old is time.time):
+        return
+    if isinstance(old, ManualClock):
+        old._stores.discard(store)
+    with store.transaction() as tx:
+        store.clock = clock or time.time
+        if isinstance(clock, ManualClock):
+            clock._stores.add(store)
+        tx.wake_workers()               # idle workers re-read how long to wait
 
 # ==== Job ====================================================================
 
@@ -2989,7 +3154,6 @@ class Queue:
         self.serializer = resolve_serializer(serializer)
         if job_class is not None:
             self.job_class = _import_attribute(job_class) if isinstance(job_class, str) else job_class
-        self._clock = self._store.clock
         self._keeps_immutables = self.serializer is DefaultSerializer     # see Job._capture
         self._template_record = _BLANK_RECORD[:]   # what every plain job of this queue starts as
         self._template_record[_SERIALIZER] = self.serializer
@@ -3279,7 +3443,7 @@ class Queue:
                     break
             else:
                 record[_DATA] = (args, None)
-        record[_ID], record[_FUNC], record[_CREATED_AT] = _new_id(), f, self._clock()
+        record[_ID], record[_FUNC], record[_CREATED_AT] = _new_id(), f, self._store.clock()
         return job
 
     def _pop_options(self, kwargs):
@@ -4482,6 +4646,636 @@ class job:  # noqa: N801 -- RQ's decorator is a lowercase class
         f.delay = f.enqueue = delay
         return f
 
+# ==== Test wiring and connections ============================================
+# What test suites need around the engine: run every queued job and see its
+# failure, a clean slate and a clock per test (unittest mixin, pytest plugin),
+# and EmulatorRedis, a Redis client stand-in answering RQ's own keys.
+
+def run_jobs(connection=None, queues=None) -> int:
+    """Run every queued job to completion in this thread; re-raise the first job failure.
+
+    With no arguments, drains every queue of the default store and of every store
+    chosen by a connection, again and again until a pass runs nothing (so jobs
+    that enqueue jobs, and released dependents, run too); ``connection=`` limits
+    it to that connection's store, ``queues=`` to those queues (one burst).
+    Jobs scheduled for later run once they are due (move a ``ManualClock``).
+    Returns how many jobs ran. When a job ended ``failed``, the exception it
+    raised is raised here (a retried job that later succeeded is not a failure).
+    """
+    failures = []
+
+    def capture(job, exc_type, exc_value, tb):
+        failures.append((job, exc_value))
+
+    ran = 0
+    while True:
+        if queues is not None:
+            groups = [list(queues) if isinstance(queues, (list, tuple)) else [queues]]
+        else:
+            stores = [_resolve_store(connection)] if connection is not None else _known_stores()
+            groups = [Queue.all(connection=store) for store in stores]
+        done = 0
+        for group in groups:
+            if group:
+                worker = SimpleWorker(group, exception_handlers=[capture])
+                worker.work(burst=True)
+                done += worker.successful_job_count + worker.failed_job_count
+        ran += done
+        if not done or queues is not None:
+            break
+    for job, exc in failures:
+        try:
+            failed = job.get_status() == JobStatus.FAILED
+        except (NoSuchJobError, InvalidJobOperation):
+            failed = True
+        if failed and isinstance(exc, BaseException):
+            if hasattr(exc, 'add_note'):
+                exc.add_note(f'raised by job {job.id} ({job.func_name}) on queue {job.origin!r}')
+            raise exc
+    return ran
+
+
+class RQTestMixin:
+    """Mix into a ``unittest.TestCase``: RQ's front door, empty stores and a clock per test.
+
+    ``class MyTests(rq_emulator.RQTestMixin, unittest.TestCase): ...``. Each
+    ``setUp`` calls ``install_as_rq()`` and ``reset_stores()``; with
+    ``rq_manual_clock = True`` on the class, ``self.rq_clock`` is a
+    ``ManualClock`` that every store uses during the test (real time again
+    afterwards), else ``self.rq_clock`` is None. ``self.run_jobs()`` is
+    ``run_jobs()``. Code that imports ``rq`` when it is itself imported needs
+    ``install_as_rq()`` earlier, at the top of the test package's ``__init__``.
+    """
+
+    rq_manual_clock = False
+
+    def setUp(self):
+        super().setUp()
+        install_as_rq()
+        self.rq_clock = ManualClock() if self.rq_manual_clock else None
+        reset_stores(clock=self.rq_clock)
+        if self.rq_clock is not None:
+            self.addCleanup(_use_clock, None)
+
+    def run_jobs(self, connection=None, queues=None) -> int:
+        return run_jobs(connection, queues)
+
+
+# -- the pytest plugin: `-p rq_emulator` (pytest.ini's addopts), or
+# `pytest_plugins = ['rq_emulator']` in the top conftest.py. The module never
+# imports pytest: these hooks are plain functions, and the fixtures are made
+# with the pytest that is running them.
+
+def pytest_addoption(parser, pluginmanager):
+    """Install the front door and the fixtures as soon as pytest registers this plugin.
+
+    Called at registration, before pytest-django loads the Django settings (and
+    before conftest.py files and test modules import anything), so every later
+    ``import rq`` gets the emulator.
+    """
+    install_as_rq()
+    fixture = sys.modules['pytest'].fixture
+    fixtures = types.ModuleType('rq_emulator.pytest_fixtures')
+
+    def rq_emulator_reset():
+        """Every store empty and on real time before each test."""
+        reset_stores()
+        yield
+        _use_clock(None)
+
+    def rq_clock(rq_emulator_reset):
+        """A ManualClock that every store uses during the test."""
+        clock = ManualClock()
+        _use_clock(clock)
+        return clock
+
+    def rq_run_jobs(rq_emulator_reset):
+        """``run_jobs``: run every queued job, re-raising the first job failure."""
+        return run_jobs
+
+    fixtures.rq_emulator_reset = fixture(autouse=True)(rq_emulator_reset)
+    fixtures.rq_clock = fixture(rq_clock)
+    fixtures.rq_run_jobs = fixture(rq_run_jobs)
+    pluginmanager.register(fixtures, 'rq_emulator-fixtures')
+
+
+# -- EmulatorRedis --------------------------------------------------------------
+
+class _EmulatorPool:
+    """What RQ code reads from a client's ``connection_pool``: its ``connection_kwargs``."""
+
+    def __init__(self, connection_kwargs, store=None):
+        self.connection_kwargs = connection_kwargs
+        self.store = store
+
+    def __repr__(self):
+        return f'_EmulatorPool({self.connection_kwargs!r})'
+
+    def disconnect(self, inuse_connections=True):
+        pass
+
+
+def _rq_key(key):
+    """What an RQ key names, as a tuple ('queue', name), ('job', id), ...; None if not RQ's."""
+    if isinstance(key, bytes):
+        key = key.decode('utf-8', 'replace')
+    if not isinstance(key, str) or not key.startswith('rq:'):
+        return None
+    _, kind, *rest = key.split(':', 2)
+    rest = rest[0] if rest else None
+    if kind == 'job' and rest and rest.endswith(':dependents'):
+        return ('dependents', rest[:-len(':dependents')])
+    if kind in ('queue', 'job', 'worker') and rest:
+        return (kind, rest)
+    if kind in _REGISTRIES and rest:
+        return ('registry', kind, rest)
+    if kind in ('queues', 'suspended') and rest is None:
+        return (kind,)
+    if kind == 'workers':
+        return ('workers', rest)
+    return ('other', key)       # an RQ key with nothing behind it here (scheduler locks, ...)
+
+
+def _redis_range(items, start, end):
+    """Redis's inclusive start/end indexes (negative from the end) over a list."""
+    n = len(items)
+    start = max(start + n if start < 0 else start, 0)
+    end = end + n if end < 0 else end
+    return items[start:end + 1] if end >= start else []
+
+
+def _redis_score(value):
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        text = value.lower().lstrip('(')
+        return {'-inf': -math.inf, '+inf': math.inf, 'inf': math.inf}.get(text) or float(text)
+    return float(value)
+
+
+def _server_stores(store):
+    """The stores of every db of the server whose db ``store`` is (for FLUSHALL)."""
+    with _stores_lock:
+        groups = [list(by_db.values()) for by_db in list(_stores_by_server.values())]
+        by_server = collections.defaultdict(list)
+        for key, other in list(_stores_by_address.items()) + list(_stores_by_name.items()):
+            by_server[key[:-1]].append(other)      # every key ends with the db number
+        groups += list(by_server.values())
+    return next((group for group in groups if any(s is store for s in group)), [store])
+
+
+def _utc_text(moment):
+    """A datetime as RQ writes it into a job's hash."""
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+class EmulatorRedis:
+    """A stand-in for a ``redis.Redis`` client that answers RQ's own keys from a store.
+
+    ``EmulatorRedis(host='localhost', port=6379, db=0, unix_socket_path=None,
+    decode_responses=False, store=None, client=None)`` or
+    ``EmulatorRedis.from_url('redis://localhost:6379/1')``: the store is the
+    one a ``redis.Redis`` with the same address and db means (``store=`` names
+    one; ``client=`` wraps a client, fakeredis's or redis-py's, and uses its
+    store). Give it wherever RQ takes a connection. Commands on RQ's keys
+    (``rq:queue:<name>``, ``rq:job:<id>``, ``rq:queues``, the registries'
+    ``rq:<registry>:<queue>``, ``rq:workers``, ``rq:suspended``) are answered
+    through the store: ``ping``, ``flushdb``, ``flushall``, ``exists``,
+    ``delete``, ``get``, ``lindex``, ``llen``, ``lrange``, ``lrem``, ``hget``,
+    ``hmget``, ``hgetall``, ``hexists``, ``zcard``, ``zscore``, ``zrange``,
+    ``zrangebyscore``, ``zadd``, ``zrem``, ``smembers``, ``scard``,
+    ``sismember``, and ``pipeline()`` batching them. Another key goes to the
+    wrapped ``client``; with none it raises ``RQEmulatorError``. Replies are
+    bytes, or str with ``decode_responses=True``. No network is ever touched.
+    """
+
+    def __init__(self, host='localhost', port=6379, db=0, unix_socket_path=None,
+                 decode_responses=False, store=None, client=None, **kwargs):
+        self._client = client
+        if client is not None:
+            self.connection_pool = getattr(client, 'connection_pool', None)
+            kwargs = getattr(self.connection_pool, 'connection_kwargs', None) or {}
+            self._decode = bool(kwargs.get('decode_responses'))
+            self.store = _resolve_store(client)
+            return
+        if unix_socket_path is not None:
+            address = {'path': unix_socket_path}
+        else:
+            address = {'host': host or 'localhost', 'port': int(port or 6379)}
+        if store is not None and not isinstance(store, BaseStore):
+            raise TypeError(f'EmulatorRedis(store={store!r}): expected a MemoryStore or SqliteStore')
+        self.connection_pool = _EmulatorPool(dict(address, db=int(db or 0),
+                                                  decode_responses=decode_responses))
+        self._decode = bool(decode_responses)
+        self.store = self.connection_pool.store = store or _resolve_store(self)
+
+    @classmethod
+    def from_url(cls, url, db=None, **kwargs):
+        """``redis://[[user]:password@]host[:port][/db]``, ``rediss://...``, ``unix:///path?db=N``."""
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query)
+        if parts.scheme not in ('redis', 'rediss', 'unix'):
+            raise ValueError(f'EmulatorRedis.from_url({url!r}): expected a redis://, rediss:// '
+                             'or unix:// URL')
+        url_db = parts.path.strip('/') if parts.scheme != 'unix' else None
+        url_db = url_db or (query.get('db') or [None])[0]
+        db = int(url_db) if url_db else (db or 0)
+        if parts.scheme == 'unix':
+            return cls(unix_socket_path=parts.path, db=db, **kwargs)
+        return cls(host=parts.hostname or 'localhost', port=parts.port or 6379, db=db, **kwargs)
+
+    def __repr__(self):
+        kwargs = getattr(self.connection_pool, 'connection_kwargs', None) or {}
+        where = kwargs.get('path') or f'{kwargs.get("host")}:{kwargs.get("port")}'
+        return f'<EmulatorRedis {where}/{kwargs.get("db", 0)} on {self.store!r}>'
+
+    def __eq__(self, other):
+        if isinstance(other, EmulatorRedis):
+            return self.store is other.store and self._client is other._client
+        return self._client is not None and other is self._client
+
+    def __hash__(self):
+        return hash(self._client) if self._client is not None else hash(self.store)
+
+    def __getattr__(self, name):
+        # Only reached for what EmulatorRedis does not define. A wrapper is a proxy:
+        # whatever is not about RQ's keys (other commands, settings) is its client's;
+        # a command naming one of RQ's keys is refused, since that data is not there.
+        client = self.__dict__.get('_client')
+        if client is None or name.startswith('__'):
+            raise AttributeError(f'EmulatorRedis has no {name!r}: it answers commands on RQ\'s '
+                                 'own keys only; give EmulatorRedis(client=...) a client for others')
+        attribute = getattr(client, name)
+        if not callable(attribute):
+            return attribute
+
+        def command(*args, **kwargs):
+            if args and _rq_key(args[0]) is not None:
+                raise RQEmulatorError(f'EmulatorRedis.{name}({args[0]!r}): RQ\'s keys live in '
+                                      'the emulator\'s store, which does not answer this command')
+            return attribute(*args, **kwargs)
+        return command
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        pass
+
+    # -- the whole store -------------------------------------------------------
+
+    def ping(self, **kwargs):
+        return True
+
+    def flushdb(self, asynchronous=False, **kwargs):
+        """Empty this connection's store (``store.flush()``)."""
+        return self._do('flushdb', (None,), self._flush, [self.store])
+
+    def flushall(self, asynchronous=False, **kwargs):
+        """Empty the stores of every db of this connection's server."""
+        return self._do('flushall', (None,), self._flush, _server_stores(self.store))
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        return _EmulatorPipeline(self)
+
+    # -- commands on keys --------------------------------------------------------
+
+    def exists(self, *names):
+        return self._do('exists', (None,), self._each, 'exists', self._exists, names)
+
+    def delete(self, *names):
+        return self._do('delete', (None,), self._each, 'delete', self._delete, names)
+
+    def get(self, name):
+        return self._do('get', (name,), self._get, name)
+
+    def lindex(self, name, index):
+        return self._do('lindex', (name, index), self._lindex, name, index)
+
+    def llen(self, name):
+        return self._do('llen', (name,), self._llen, name)
+
+    def lrange(self, name, start, end):
+        return self._do('lrange', (name, start, end), self._list_items, name, start, end)
+
+    def lrem(self, name, count, value):
+        return self._do('lrem', (name, count, value), self._lrem, name, count, value)
+
+    def hget(self, name, key):
+        return self._do('hget', (name, key), self._hash_fields, name, [key], True)
+
+    def hmget(self, name, keys, *args):
+        fields = (list(keys) if isinstance(keys, (list, tuple)) else [keys]) + list(args)
+        return self._do('hmget', (name, keys) + args, self._hash_fields, name, fields, False)
+
+    def hgetall(self, name):
+        return self._do('hgetall', (name,), self._hash_fields, name, None, False)
+
+    def hexists(self, name, key):
+        return self._do('hexists', (name, key), self._hexists, name, key)
+
+    def zcard(self, name):
+        return self._do('zcard', (name,), self._zcard, name)
+
+    def zscore(self, name, value):
+        return self._do('zscore', (name, value), self._zscore, name, value)
+
+    def zrange(self, name, start, end, desc=False, withscores=False):
+        return self._do('zrange', (name, start, end, desc, withscores), self._zrange, name,
+                        start, end, desc, withscores, -math.inf, math.inf)
+
+    def zrangebyscore(self, name, min, max, start=None, num=None, withscores=False):
+        last = -1 if num is None or num < 0 else (start or 0) + num - 1
+        return self._do('zrangebyscore', (name, min, max, start, num, withscores), self._zrange,
+                        name, start or 0, last, False, withscores, _redis_score(min),
+                        _redis_score(max))
+
+    def zadd(self, name, mapping):
+        return self._do('zadd', (name, mapping), self._zadd, name, mapping)
+
+    def zrem(self, name, *values):
+        return self._do('zrem', (name,) + values, self._zrem, name, values)
+
+    def smembers(self, name):
+        return self._do('smembers', (name,), self._smembers, name)
+
+    def scard(self, name):
+        return self._do('scard', (name,), lambda: len(self._smembers(name)))
+
+    def sismember(self, name, value):
+        value = value.encode() if isinstance(value, str) and not self._decode else value
+        return self._do('sismember', (name, value), lambda: value in self._smembers(name))
+
+    # -- how commands are answered -----------------------------------------------
+
+    def _do(self, command, call, answer, *args):
+        """Answer from the store when the key (``call[0]``) is RQ's or there is none."""
+        if call[0] is None or _rq_key(call[0]) is not None:
+            return answer(*args)
+        return self._other(command, *call)
+
+    def _other(self, command, *call):
+        if self._client is not None:
+            return getattr(self._client, command)(*call)
+        raise RQEmulatorError(f'EmulatorRedis.{command}({call[0]!r}): only RQ\'s own keys '
+                              '(rq:...) are answered here; for other keys give '
+                              'EmulatorRedis(client=...) a client to send them to')
+
+    def _each(self, command, one, names):
+        """exists/delete over several keys, RQ's answered here and the others by the client."""
+        return sum(one(name) if _rq_key(name) is not None else self._other(command, name)
+                   for name in names)
+
+    @staticmethod
+    def _flush(stores):
+        for store in stores:
+            store.flush()
+        return True
+
+    def _out(self, text):
+        if text is None or self._decode or not isinstance(text, str):
+            return text
+        return text.encode('utf-8')
+
+    def _exists(self, name):
+        key = _rq_key(name)
+        if key[0] == 'job':
+            return int(Job.exists(key[1], connection=self.store))
+        if key[0] in ('queue', 'registry', 'queues', 'workers', 'dependents'):
+            return int(bool(self._items(key)))
+        if key[0] == 'suspended':
+            return int(is_suspended(self.store))
+        if key[0] == 'worker':
+            return int(any(w.name == key[1] for w in Worker.all(connection=self.store)))
+        return 0
+
+    def _items(self, key):
+        """The members of a list, sorted set or set key, as strings."""
+        store = self.store
+        with store.transaction() as tx:
+            if key[0] == 'queue':
+                return tx.queue_ids(key[1])
+            if key[0] == 'registry':
+                return tx.zmembers((key[1], key[2]))
+            if key[0] == 'queues':
+                return [Queue.redis_queue_namespace_prefix + name for name in tx.queue_names()]
+            if key[0] == 'dependents':
+                return tx.smembers(('dependents', key[1]))
+        if key[0] == 'workers':
+            queue = None if key[1] is None else Queue(key[1], connection=store)
+            return [worker.key for worker in Worker.all(connection=store, queue=queue)]
+        return []
+
+    def _delete(self, name):
+        key, store = _rq_key(name), self.store
+        if key[0] == 'suspended':
+            deleted = int(is_suspended(store))
+            resume(store)
+            return deleted
+        with store.transaction() as tx:
+            if key[0] == 'job':
+                deleted = tx.job_get(key[1]) is not None
+                tx.job_delete(key[1])           # the job's hash only, as DEL does
+                return int(deleted)
+            if key[0] == 'queue':
+                deleted = tx.queue_len(key[1]) > 0
+                tx.queue_forget(key[1])
+                tx.queue_register(key[1])       # rq:queues still names it, as on Redis
+                return int(deleted)
+            if key[0] == 'registry':
+                members = tx.zmembers((key[1], key[2]))
+                for member in members:
+                    tx.zrem((key[1], key[2]), member)
+                return int(bool(members))
+        return 0
+
+    def _get(self, name):
+        if _rq_key(name)[0] == 'suspended' and is_suspended(self.store):
+            return self._out('1')
+        return None
+
+    def _llen(self, name):
+        key = _rq_key(name)
+        return len(self._items(key)) if key[0] == 'queue' else 0
+
+    def _list_items(self, name, start, end):
+        key = _rq_key(name)
+        ids = self._items(key) if key[0] == 'queue' else []
+        return [self._out(job_id) for job_id in _redis_range(ids, start, end)]
+
+    def _lindex(self, name, index):
+        items = self._list_items(name, index, index)
+        return items[0] if items else None
+
+    def _lrem(self, name, count, value):
+        key = _rq_key(name)
+        if key[0] != 'queue':
+            return 0
+        job_id = value.decode() if isinstance(value, bytes) else str(value)
+        removed = 0
+        with self.store.transaction() as tx:
+            while (count == 0 or removed < abs(count)) and tx.queue_remove(key[1], job_id):
+                removed += 1
+        return removed
+
+    def _job_hash(self, key):
+        """The main fields of a job's hash, as RQ writes them; None when there is no job."""
+        if key[0] != 'job':
+            return None
+        try:
+            job = Job.fetch(key[1], connection=self.store)
+        except NoSuchJobError:
+            return None
+        always = {                              # RQ writes these, '' when unset
+            'created_at': _utc_text(job.created_at), 'started_at': _utc_text(job.started_at),
+            'ended_at': _utc_text(job.ended_at), 'last_heartbeat': _utc_text(job.last_heartbeat),
+            'worker_name': job.worker_name, 'group_id': job.group_id,
+        }
+        when_set = {
+            'status': job.get_status(refresh=False).value, 'origin': job.origin,
+            'description': job.description, 'enqueued_at': _utc_text(job.enqueued_at),
+            'timeout': job.timeout, 'result_ttl': job.result_ttl, 'failure_ttl': job.failure_ttl,
+            'ttl': job.ttl, 'retries_left': job.retries_left,
+        }
+        fields = {field: '' if value is None else str(value) for field, value in always.items()}
+        fields.update((field, str(value)) for field, value in when_set.items() if value is not None)
+        return fields
+
+    def _hash_fields(self, name, fields, single):
+        values = self._job_hash(_rq_key(name)) or {}
+        if fields is None:                      # hgetall
+            return {self._out(k): self._out(v) for k, v in values.items()}
+        fields = [f.decode() if isinstance(f, bytes) else f for f in fields]
+        answers = [self._out(values.get(field)) for field in fields]
+        return answers[0] if single else answers
+
+    def _hexists(self, name, field):
+        field = field.decode() if isinstance(field, bytes) else field
+        return field in (self._job_hash(_rq_key(name)) or {})
+
+    def _zset(self, name):
+        key = _rq_key(name)
+        return (key[1], key[2]) if key[0] == 'registry' else None
+
+    def _zcard(self, name):
+        zset = self._zset(name)
+        if zset is None:
+            return 0
+        with self.store.transaction() as tx:
+            return tx.zcard(zset)
+
+    def _zscore(self, name, value):
+        zset = self._zset(name)
+        if zset is None:
+            return None
+        member = value.decode() if isinstance(value, bytes) else str(value)
+        with self.store.transaction() as tx:
+            return tx.zscore(zset, member)
+
+    def _zrange(self, name, start, end, desc, withscores, low, high):
+        zset = self._zset(name)
+        if zset is None:
+            return []
+        with self.store.transaction() as tx:
+            members = tx.zmembers(zset, high, desc)
+            scored = [(m, tx.zscore(zset, m)) for m in members]
+        scored = _redis_range([(m, s) for m, s in scored if s >= low], start, end)
+        if withscores:
+            return [(self._out(m), s) for m, s in scored]
+        return [self._out(m) for m, _ in scored]
+
+    def _zadd(self, name, mapping):
+        zset = self._zset(name)
+        if zset is None:
+            return 0
+        with self.store.transaction() as tx:
+            added = 0
+            for member, score in mapping.items():
+                member = member.decode() if isinstance(member, bytes) else str(member)
+                added += tx.zscore(zset, member) is None
+                tx.zadd(zset, member, _redis_score(score))
+        return added
+
+    def _zrem(self, name, values):
+        zset = self._zset(name)
+        if zset is None:
+            return 0
+        with self.store.transaction() as tx:
+            return sum(bool(tx.zrem(zset, v.decode() if isinstance(v, bytes) else str(v)))
+                       for v in values)
+
+    def _smembers(self, name):
+        key = _rq_key(name)
+        if key[0] not in ('queues', 'workers', 'dependents'):
+            return set()
+        return {self._out(member) for member in self._items(key)}
+
+
+class _EmulatorPipeline(EmulatorRedis):
+    """``EmulatorRedis.pipeline()``: commands wait for ``execute()``, then run in order.
+
+    Each command runs on its own (the batch is not one atomic transaction);
+    ``multi()``, ``watch()`` and ``unwatch()`` are accepted and do nothing.
+    """
+
+    def __init__(self, connection):
+        self._client, self._decode = connection._client, connection._decode
+        self.connection_pool, self.store = connection.connection_pool, connection.store
+        self._commands = []
+
+    def __repr__(self):
+        return f'<EmulatorRedis pipeline of {len(self._commands)} commands on {self.store!r}>'
+
+    def __len__(self):
+        return len(self._commands)
+
+    def __exit__(self, *exc_info):
+        self.reset()
+
+    def _do(self, command, call, answer, *args):
+        self._commands.append((command, call, answer, args))
+        return self
+
+    def execute(self, raise_on_error=True):
+        commands, self._commands = self._commands, []
+        return [EmulatorRedis._do(self, command, call, answer, *args)
+                for command, call, answer, args in commands]
+
+    def reset(self):
+        self._commands = []
+
+    def multi(self):
+        pass
+
+    def watch(self, *names):
+        pass
+
+    def unwatch(self):
+        pass
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        return self
+
+
+def _rq_connection(connection, store):
+    """What RQ code sees as ``queue.connection``: an EmulatorRedis on the store.
+
+    RQ code talks to Redis itself about RQ's keys (django-rq's views read
+    ``lindex(queue.key, 0)``; tests call ``connection.flushdb()``), which a real
+    client without a server cannot answer; the wrapper answers them from the
+    store and passes everything else to the client it wraps.
+    """
+    if isinstance(connection, EmulatorRedis):
+        return connection
+    if connection is None or isinstance(connection, BaseStore):
+        return EmulatorRedis(store=store)
+    return EmulatorRedis(client=connection)
+
 # ==== RQ front door ==========================================================
 # install_as_rq() makes `import rq` and every module of RQ 2.12 resolve here:
 # the classes below give RQ's meaning where the seed API differs (Queue.empty,
@@ -4505,6 +5299,10 @@ class _RQQueue(Queue):
     _timeout_is_job_timeout = False
     _option_names = frozenset(_ENQUEUE_OPTIONS + ('args', 'kwargs'))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connection = _rq_connection(self.connection, self._store)
+
     def empty(self):
         """Delete every queued job and return how many were removed."""
         with self._store.transaction() as tx:
@@ -4517,6 +5315,10 @@ class _RQQueue(Queue):
 class _RQWorker(Worker):
     queue_class = _RQQueue
     job_class = _RQJob
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connection = _rq_connection(self.connection, self._store)
 
 
 class _RQSimpleWorker(_RQWorker):
