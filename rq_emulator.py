@@ -4267,8 +4267,11 @@ class CronScheduler:
         return schedulers
 
     def register_birth(self) -> None:
+        """Enter the scheduler registry (as RQ, no error if already there) and save the record."""
         self.log.info('CronScheduler %s: registering birth...', self.name)
-        _cron_schedulers_register(self)
+        with self._store.transaction() as tx:
+            if tx.zscore(_CRON_SCHEDULERS_KEY, self.name) is None:
+                tx.zadd(_CRON_SCHEDULERS_KEY, self.name, tx.now())
         self.save()
 
     def register_death(self, pipeline=None) -> None:
