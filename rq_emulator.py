@@ -5014,6 +5014,7 @@ def _cli_parser():
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     _add_worker_command(commands, common)
     _add_enqueue_command(commands, common)
+    _add_cron_command(commands, common)
     info = commands.add_parser('info', parents=[common], help='Show queues and workers.')
     info.add_argument('queues', nargs='*', metavar='QUEUE')
     info.add_argument('-r', '--raw', action='store_true', help='plain numbers, no bar charts')
@@ -5173,6 +5174,7 @@ def _cli_info(store, args):
         if not (args.only_workers or args.raw):
             print()
         _show_workers(store, queues, args.queues, args.raw)
+        _show_cron_schedulers(store, args.raw)
     if not (args.only_queues or args.only_workers or args.raw):
         print(f'\nUpdated: {datetime.datetime.now()}')
     return 0
@@ -5220,6 +5222,60 @@ def _show_workers(store, queues, only_names, raw):
             print(f'{worker.name} {state}: {", ".join(worker.queue_names())}')
     if not raw:
         print(f'{len(workers)} workers, {len(queues)} queues')
+
+
+def _show_cron_schedulers(store, raw):
+    """The live cron schedulers and their jobs' next runs (nothing when there are none)."""
+    for scheduler in _cron_overview(store):
+        if raw:
+            print(f'cron-scheduler {scheduler["name"]} {len(scheduler["jobs"])}')
+            continue
+        print(f'\ncron scheduler {scheduler["name"]}: {len(scheduler["jobs"])} jobs')
+        for job in scheduler['jobs']:
+            when = job['next_enqueue_time']
+            when = when.isoformat(timespec='seconds') if when else 'at start'
+            print(f'  {job["name"]} on {job["queue_name"]}: {job["schedule"]}, next {when}')
+
+
+# -- cron -------------------------------------------------------------------------
+
+def _add_cron_command(commands, common):
+    cron_ = commands.add_parser(
+        'cron', parents=[common], help='Run a cron scheduler from a configuration file.',
+        description="CONFIG is a file or module that calls rq.cron.register(...) (or "
+                    "rq_emulator.cron.register); 'import rq' means the emulator while it loads.")
+    cron_.add_argument('config_path', metavar='CONFIG', help='file path or dotted module path')
+    cron_.add_argument('-l', '--logging-level', default='INFO', type=str.upper,
+                       choices=('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'))
+    cron_.add_argument('-P', '--path', action='append', default=[],
+                       help="a directory put first on sys.path (default: '.')")
+    cron_.add_argument('--queue-class', help='dotted path of the Queue class that enqueues')
+    for flag in (('-u', '--url'), ('-c', '--config'), ('-w', '--worker-class'),
+                 ('-j', '--job-class'), ('--connection-class',), ('-S', '--serializer')):
+        cron_.add_argument(*flag, help='accepted for RQ; ignored here')
+    cron_.set_defaults(run=_cli_cron)
+
+
+def _cli_cron(store, args):
+    for path in reversed(args.path or ['.']):
+        sys.path.insert(0, os.path.abspath(path))
+    installed = _saved_modules is None
+    install_as_rq()                     # configuration files written for RQ say `from rq import cron`
+    try:
+        with _cli_logging(args.logging_level):
+            scheduler = CronScheduler(connection=store)
+            if args.queue_class:
+                scheduler.queue_class = _import_attribute(args.queue_class)
+            try:
+                scheduler.load_config_from_file(args.config_path)
+            except ImportError as exc:
+                print(f'Error: {exc}', file=sys.stderr)
+                return 1
+            scheduler.start()           # until SIGINT or SIGTERM
+    finally:
+        if installed:
+            uninstall_as_rq()
+    return 0
 
 
 # -- enqueue ----------------------------------------------------------------------
