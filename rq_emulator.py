@@ -3953,8 +3953,9 @@ class CronJob:
             at = tx.now() if at is None else at
             key = _cron_history_key(self.name)
             tx.zadd(key, job.id, at)
-            for old in tx.zmembers(key, desc=True)[_CRON_HISTORY_LIMIT:]:
-                tx.zrem(key, old)
+            if tx.zcard(key) > _CRON_HISTORY_LIMIT:
+                for old in tx.zmembers(key, desc=True)[_CRON_HISTORY_LIMIT:]:
+                    tx.zrem(key, old)
             tx.zadd(_CRON_JOBS_KEY, self.name, at)
         _log.info('Enqueued job %s to queue %s', getattr(self.func, '__name__', self.func_name),
                   self.queue_name)
