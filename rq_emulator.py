@@ -104,6 +104,7 @@ __all__ = [
     'Retry',
     'ScheduledJobRegistry',
     'SchedulerNotFound',
+    'SchedulerStatus',
     'ShutDownImminentException',
     'SimpleWorker',
     'SqliteStore',
@@ -3746,7 +3747,8 @@ class _CronExpression:
     def next_after(self, epoch) -> float:
         """The first matching minute strictly after ``epoch`` (epoch seconds, UTC)."""
         start = datetime.datetime.fromtimestamp((math.floor(epoch / 60) + 1) * 60, _UTC)
-        year, month, day, hour, minute = start.year, start.month, start.day, start.hour, start.minute
+        year, month, day = start.year, start.month, start.day
+        hour, minute = start.hour, start.minute
         months, hours, minutes = self._months, self._hours, self._minutes
         while year <= 9999:          # each turn moves on by a month, a day or an hour at least
             index = bisect.bisect_left(months, month)
@@ -3772,7 +3774,8 @@ class _CronExpression:
             if index == len(minutes):
                 hour, minute = hour + 1, 0
                 continue
-            return datetime.datetime(year, month, day, hour, minutes[index], tzinfo=_UTC).timestamp()
+            found = datetime.datetime(year, month, day, hour, minutes[index], tzinfo=_UTC)
+            return found.timestamp()
         raise ValueError(f'cron expression {self.text!r}: no matching time before the year 10000')
 
 
@@ -3902,9 +3905,11 @@ class CronJob:
             raise ValueError('Cannot specify both interval and cron parameters')
         if not interval and not cron:
             raise ValueError('Must specify either interval or cron parameter')
-        if interval and (isinstance(interval, bool) or not isinstance(interval, (int, float))
-                         or interval < 0):
-            raise TypeError(f'CronJob interval {interval!r}: expected a positive number of seconds')
+        if interval and (isinstance(interval, bool) or not isinstance(interval, (int, float))):
+            raise TypeError(f'CronJob interval {interval!r}: expected a number of seconds')
+        if interval and interval < 0:
+            raise ValueError(f'CronJob interval {interval!r}: expected a positive number of '
+                             'seconds')
         if webhooks and (isinstance(webhooks, (str, bytes)) or not hasattr(webhooks, '__iter__')):
             raise TypeError('webhooks must be a sequence of Webhook instances')
         if func is not None:
@@ -4320,7 +4325,8 @@ class CronScheduler:
             while True:
                 with self._wake:
                     # With a ManualClock nothing becomes due by waiting: advance() runs the pass.
-                    timeout = None if _manual_clock(self._store) else self.calculate_sleep_interval()
+                    manual = _manual_clock(self._store)
+                    timeout = None if manual else self.calculate_sleep_interval()
                     if self._wake.wait_for(lambda: self._stopping, timeout):
                         break
                 self._run_pass()
@@ -4513,7 +4519,7 @@ class RQScheduler:
         self._status = SchedulerStatus.STOPPED
         self._wake = threading.Condition()      # guards _stop_requested
         self._stop_requested = False
-        self._thread = None
+        self._process = None                # the thread of start() (RQ: a forked process)
 
     def __repr__(self):
         return f'RQScheduler({self.name!r}, queues={sorted(self._queue_names)!r})'
@@ -4555,7 +4561,7 @@ class RQScheduler:
                     owned.add(name)
         self._acquired_locks = owned
         self.lock_acquisition_time = _to_datetime(self._store.now())
-        if owned and auto_start and (self._thread is None or not self._thread.is_alive()):
+        if owned and auto_start and (self._process is None or not self._process.is_alive()):
             self.start()
         return owned
 
@@ -4658,10 +4664,10 @@ class RQScheduler:
         self._status = SchedulerStatus.STARTED
         with self._wake:
             self._stop_requested = False
-        self._thread = threading.Thread(target=self.work, name=f'rq-scheduler-{self.name}',
+        self._process = threading.Thread(target=self.work, name=f'rq-scheduler-{self.name}',
                                         daemon=True)
-        self._thread.start()
-        return self._thread
+        self._process.start()
+        return self._process
 
     def work(self) -> None:
         """Heartbeat and enqueue due jobs every ``interval`` seconds until ``request_stop()``."""

@@ -101,7 +101,7 @@ class CronExpressionTest(unittest.TestCase):
         starts = [at(2024, 2, 28, 23, 59), at(2024, 2, 29, 23, 59), at(2023, 2, 28, 23, 59),
                   at(2024, 12, 31, 23, 59, 30), at(2024, 4, 30, 12), at(2100, 2, 28)]
         starts += [datetime.datetime.fromtimestamp(rng.uniform(946684800, 4102444800), UTC)
-                   for _ in range(14)]
+                   for _ in range(4)]
         for expression in EXPRESSIONS:
             parsed = rq_emulator._CronExpression(expression)
             for start in starts:
@@ -191,7 +191,8 @@ class CronSchedulerClockTest(unittest.TestCase):
         self.scheduler.start(background=True)
         self.assertEqual(self.runs(hourly), [self.start])    # interval jobs run at start
         week = 7 * 24 * 60
-        self.advance_through_due_times(self.scheduler, self.start + datetime.timedelta(minutes=week))
+        end = self.start + datetime.timedelta(minutes=week)
+        self.advance_through_due_times(self.scheduler, end)
         for expression, predicate in schedules.items():
             self.assertEqual(self.runs(cron_jobs[expression]),
                              expected_runs(predicate, self.start, week), expression)
@@ -266,7 +267,8 @@ class CronSchedulerClockTest(unittest.TestCase):
         self.assertEqual(self.scheduler.calculate_sleep_interval(), 0)
         enqueued = Queue('q', connection=self.store).jobs[0]
         self.assertEqual((enqueued.args, enqueued.timeout, enqueued.result_ttl, enqueued.ttl,
-                          enqueued.failure_ttl, enqueued.meta), (('x',), 30, 60, 900, 120, {'m': 1}))
+                          enqueued.failure_ttl, enqueued.meta),
+                         (('x',), 30, 60, 900, 120, {'m': 1}))
 
     def test_two_started_schedulers_on_one_store_enqueue_each_run_once(self):
         other = CronScheduler(connection=self.store, name='other-cron')
@@ -312,7 +314,8 @@ class CronSchedulerClockTest(unittest.TestCase):
                                       meta={'a': 1}, name='nine')
         data = job.to_dict()
         self.assertEqual(data['next_enqueue_time'], '2024-02-26T09:00:00.000000Z')
-        self.assertEqual((data['args'], data['kwargs'], data['meta']), ('[1]', '{"k": 2}', '{"a": 1}'))
+        self.assertEqual((data['args'], data['kwargs'], data['meta']),
+                         ('[1]', '{"k": 2}', '{"a": 1}'))
         back = CronJob.from_dict(data)
         self.assertEqual((back.args, back.kwargs, back.name, back.func, back.next_enqueue_time),
                          ((1,), {'k': 2}, 'nine', None, at(2024, 2, 26, 9)))
