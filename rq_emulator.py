@@ -3861,6 +3861,29 @@ def _cron_schedulers_cleanup(connection=None, threshold=_CRON_SCHEDULER_TTL):
     return len(stale)
 
 
+def _cron_store_key(redis_key):
+    """The store entry behind one of RQ's cron keys, for a Redis stand-in; None if not one.
+
+    ``rq:cron_job:<name>:jobs`` (a sorted set of job ids by enqueue time), ``rq:cron_jobs``
+    and ``rq:cron_schedulers`` (sorted sets) give ``('zset', key)``; ``rq:cron_scheduler:<name>``
+    and ``rq:scheduler:<name>`` (hashes, kept as ``(expires_at, mapping)`` values) give
+    ``('hash', key)``; ``rq:scheduler-lock:<queue>`` (kept as ``(owner, expires_at)``) gives
+    ``('lock', key)``.
+    """
+    if redis_key == 'rq:cron_jobs':
+        return 'zset', _CRON_JOBS_KEY
+    if redis_key == 'rq:cron_schedulers':
+        return 'zset', _CRON_SCHEDULERS_KEY
+    if redis_key.startswith('rq:cron_job:') and redis_key.endswith(':jobs'):
+        return 'zset', _cron_history_key(redis_key[len('rq:cron_job:'):-len(':jobs')])
+    for prefix, kind, store_key in (('rq:cron_scheduler:', 'hash', 'cron-scheduler'),
+                                    ('rq:scheduler:', 'hash', 'scheduler'),
+                                    ('rq:scheduler-lock:', 'lock', 'scheduler-lock')):
+        if redis_key.startswith(prefix):
+            return kind, (store_key, redis_key[len(prefix):])
+    return None
+
+
 def _utc_text(epoch_or_dt):
     """RQ's utcformat: '2025-01-31T10:30:00.000000Z'."""
     if isinstance(epoch_or_dt, datetime.datetime):
@@ -4094,8 +4117,7 @@ class CronScheduler:
     queue_class = Queue
 
     def __init__(self, connection=None, logging_level=logging.INFO, name=''):
-        self.connection = connection
-        self._store = _resolve_store(connection)
+        self.connection = connection        # may be set later, before register() (django-rq)
         self._cron_jobs = []
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
@@ -4303,6 +4325,10 @@ class CronScheduler:
         return _to_datetime(score)
 
     # -- private ---------------------------------------------------------------
+
+    @property
+    def _store(self):
+        return _resolve_store(self.connection)
 
     @property
     def _record_key(self):

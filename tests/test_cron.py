@@ -407,6 +407,25 @@ class CronConfigTest(unittest.TestCase):
         self.assertEqual([j.name for j in scheduler.get_jobs()], ['five'])
         self.assertEqual(rq_emulator.cron.create_cron(self.store).get_jobs(), [])
 
+    def test_connection_given_after_construction(self):
+        class LateConnection(CronScheduler):     # django-rq's DjangoCronScheduler does this
+            def register(self, func, queue_name, **kwargs):
+                self.connection = late_store
+                return super().register(func, queue_name, **kwargs)
+        late_store = self.store
+        scheduler = LateConnection()
+        scheduler.register(tick, 'late', interval=60)
+        scheduler.enqueue_jobs()
+        self.assertEqual(Queue('late', connection=self.store).count, 1)
+
+    def test_redis_keys_name_store_entries(self):
+        key = rq_emulator._cron_store_key
+        self.assertEqual(key('rq:cron_job:a:b:jobs'), ('zset', ('cron-job-jobs', 'a:b')))
+        self.assertEqual(key('rq:cron_schedulers'), ('zset', ('cron-schedulers',)))
+        self.assertEqual(key('rq:cron_scheduler:h:1:x'), ('hash', ('cron-scheduler', 'h:1:x')))
+        self.assertEqual(key('rq:scheduler-lock:q'), ('lock', ('scheduler-lock', 'q')))
+        self.assertIsNone(key('rq:queue:q'))
+
     def test_rq_front_door_enqueues_rq_jobs(self):
         modules = rq_emulator._rq_modules()
         scheduler = modules['rq.cron'].CronScheduler(connection=self.store)
