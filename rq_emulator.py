@@ -2497,6 +2497,11 @@ class Queue:
     def is_async(self):
         return self._is_async
 
+    @property
+    def scheduler_pid(self):
+        """The pid of the RQScheduler holding this queue's scheduler lock, or None."""
+        return _scheduler_pid(self._store, self.name)
+
     # -- enqueueing ----------------------------------------------------------
 
     def enqueue(self, f, *args, **kwargs) -> Job:
@@ -4502,6 +4507,19 @@ cron.__dict__.update(CronJob=CronJob, CronScheduler=CronScheduler, register=_cro
 
 
 # -- RQScheduler (rq.scheduler) ------------------------------------------------------
+
+def _scheduler_pid(store, queue_name):
+    """RQ's Queue.scheduler_pid: the pid of the live scheduler holding the queue's lock."""
+    with store.transaction() as tx:
+        now = tx.now()
+        lock = tx.get(('scheduler-lock', queue_name))
+        if lock is None or lock[1] <= now:
+            return None
+        saved = tx.get(('scheduler', lock[0]))
+    if saved is None or saved[0] <= now or not saved[1].get('pid'):
+        return None
+    return int(saved[1]['pid'])
+
 
 class SchedulerStatus(str, enum.Enum):
     STARTED = 'started'

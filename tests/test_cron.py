@@ -505,6 +505,17 @@ class RQSchedulerTest(unittest.TestCase):
         two.release_locks()
         self.assertEqual(one.acquire_locks(), {'a', 'b'})
 
+    def test_queue_scheduler_pid(self):
+        queue = Queue('a', connection=self.store)
+        self.assertIsNone(queue.scheduler_pid)
+        scheduler = RQScheduler([queue], connection=self.store)
+        scheduler.acquire_locks()
+        self.assertIsNone(queue.scheduler_pid)      # no record until its birth
+        scheduler.register_birth()
+        self.assertEqual(queue.scheduler_pid, os.getpid())
+        scheduler.stop()
+        self.assertIsNone(queue.scheduler_pid)
+
     def test_enqueue_scheduled_jobs_and_status(self):
         now = [at(2024, 1, 1).timestamp()]
         store = MemoryStore(clock=lambda: now[0])   # a clock that wakes nobody when it moves
