@@ -17,15 +17,17 @@ scheduling, timeouts) on an in-memory store with a clock that tests can control.
 Contents (``grep -n '^# ====' rq_emulator.py``): Exceptions, Statuses and
 constants, Utilities (clock, ids, serializers), Storage (BaseStore,
 MemoryStore), Job (Retry, Repeat, Callback, Dependency, Result), Lifecycle (the
-one owner of every state change), Queue, Registries, Worker, Commands and
-helpers, Test wiring and connections (run_jobs, RQTestMixin, the pytest plugin,
-EmulatorRedis), RQ front door (install_as_rq).
+one owner of every state change), Queue, Registries, Worker, Cron (CronScheduler,
+RQScheduler), Commands and helpers, Test wiring and connections (run_jobs,
+RQTestMixin, the pytest plugin, EmulatorRedis), RQ front door (install_as_rq).
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import asyncio
+import bisect
+import calendar
 import collections
 import contextlib
 import ctypes
@@ -68,6 +70,8 @@ __all__ = [
     'CALLBACK_TIMEOUT',
     'Callback',
     'CanceledJobRegistry',
+    'CronJob',
+    'CronScheduler',
     'DEFAULT_FAILURE_TTL',
     'DEFAULT_JOB_TIMEOUT',
     'DEFAULT_RESULT_TTL',
@@ -100,12 +104,14 @@ __all__ = [
     'PickleSerializer',
     'Queue',
     'RQEmulatorError',
+    'RQScheduler',
     'RQTestMixin',
     'Repeat',
     'Result',
     'Retry',
     'ScheduledJobRegistry',
     'SchedulerNotFound',
+    'SchedulerStatus',
     'ShutDownImminentException',
     'SimpleWorker',
     'SqliteStore',
@@ -117,6 +123,7 @@ __all__ = [
     'WorkerStatus',
     'cancel_job',
     'clean_registries',
+    'cron',
     'get_current_job',
     'install_as_rq',
     'is_suspended',
@@ -3209,6 +3216,11 @@ class Queue:
     def is_async(self):
         return self._is_async
 
+    @property
+    def scheduler_pid(self):
+        """The pid of the RQScheduler holding this queue's scheduler lock, or None."""
+        return _scheduler_pid(self._store, self.name)
+
     # -- enqueueing ----------------------------------------------------------
 
     def enqueue(self, f, *args, **kwargs) -> Job:
@@ -4555,6 +4567,1105 @@ class WorkerPool:
     def stop(self, timeout=None):
         return all([worker.stop(timeout) for worker in self.workers])
 
+
+# ==== Cron ===================================================================
+# RQ's cron (rq.cron, rq.cron_job_registry, rq.cron_scheduler_registry) and the
+# scheduler object of rq.scheduler. Cron expressions are read here, in UTC (RQ
+# hands croniter an aware UTC "now", so its schedules are UTC too). Every time
+# comes from the store's clock: with a ManualClock, advance() enqueues the runs
+# that became due, in the advancing thread, before it returns.
+
+_UTC = datetime.timezone.utc
+_CRON_USAGE = ("expected five fields 'minute hour day-of-month month day-of-week' (e.g. "
+               "'30 10 * * 2'), each '*', a number, a range 'a-b', a step '*/n' or 'a-b/n', or a "
+               "comma-separated list of them; months and days of the week may be names (jan, mon), "
+               "Sunday is 0 or 7; or one of @yearly, @monthly, @weekly, @daily, @hourly")
+_CRON_ALIASES = {'@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *',
+                 '@weekly': '0 0 * * 0', '@daily': '0 0 * * *', '@midnight': '0 0 * * *',
+                 '@hourly': '0 * * * *'}
+_MONTH_NAMES = {name: number for number, name in enumerate(
+    ('jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'), 1)}
+_DAY_NAMES = {name: number for number, name in enumerate(
+    ('sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'))}
+# name, lowest value, highest value, highest value of '*', names
+_CRON_FIELDS = (('minute', 0, 59, 59, {}), ('hour', 0, 23, 23, {}),
+                ('day of month', 1, 31, 31, {}), ('month', 1, 12, 12, _MONTH_NAMES),
+                ('day of week', 0, 7, 6, _DAY_NAMES))
+_MAX_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+_CRON_SCHEDULER_TTL = 120               # RQ's DEFAULT_CRON_SCHEDULER_TTL
+_CRON_HISTORY_LIMIT = 1000              # RQ's DEFAULT_CRON_JOB_HISTORY_LIMIT
+_CRON_HISTORY_TTL = 365 * 24 * 3600     # RQ's DEFAULT_CRON_JOB_HISTORY_TTL
+_CRON_BEAT = 60                         # a running scheduler beats at least this often (RQ: 60 s)
+_NOT_JSON = '<not JSON serializable>'
+
+
+class _CronExpression:
+    """A parsed five-field cron expression; ``next_after(epoch)`` is the next match, in UTC.
+
+    Day of month and day of week follow cron (and croniter): when both are
+    restricted a day matches either; when one is '*', the other decides. A
+    day field that lists every value also counts as '*', unless the other day
+    field is written without a '*'.
+    """
+
+    def __init__(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f'cron expression {text!r}: expected a string; {_CRON_USAGE}')
+        self.text = text
+        fields = _CRON_ALIASES.get(text.strip().lower(), text).split()
+        if len(fields) != 5:
+            raise ValueError(f'cron expression {text!r} has {len(fields)} fields; {_CRON_USAGE}')
+        minutes, hours, days, months, weekdays = [
+            self._field(fields[i], i) for i in range(5)]
+        weekdays = {day % 7 for day in weekdays}
+        self._minutes, self._hours, self._months = sorted(minutes), sorted(hours), sorted(months)
+        any_day = fields[2] in ('*', '?') or (len(days) == 31 and '*' in fields[4])
+        any_weekday = fields[4] in ('*', '?') or (len(weekdays) == 7 and '*' in fields[2])
+        self._days = None if any_day else frozenset(days)
+        self._weekdays = None if any_weekday else frozenset(weekdays)
+        if self._weekdays is None and self._days is not None and not any(
+                day <= _MAX_MONTH_DAYS[month - 1] for day in self._days for month in months):
+            raise ValueError(f'cron expression {text!r} never matches: no month of '
+                             f'{sorted(months)} has day {min(self._days)}')
+
+    def __repr__(self):
+        return f'_CronExpression({self.text!r})'
+
+    def _field(self, text, position):
+        name, low, high, star_high, names = _CRON_FIELDS[position]
+        values = set()
+        for part in text.split(','):
+            span, slash, step_text = part.partition('/')
+            step = self._number(step_text, 'step', 1, 10 ** 6, {}) if slash else 1
+            if span in ('*', '?') and (span == '*' or position in (2, 4)):
+                first, last = low, star_high
+            elif '-' in span:
+                first_text, _, last_text = span.partition('-')
+                first = self._number(first_text, name, low, high, names)
+                last = self._number(last_text, name, low, high, names)
+                if first == last:               # croniter reads '5-5' as the whole field
+                    first, last = low, star_high
+            else:
+                first = self._number(span, name, low, high, names)
+                last = high if slash else first
+            if first <= last:
+                run = list(range(first, last + 1))
+            else:                               # a range that wraps: '22-2' is 22, 23, 0, 1, 2
+                run = list(range(first, high + 1)) + list(range(low, last + 1))
+            values.update(run[::step])
+        return values
+
+    def _number(self, token, what, low, high, names):
+        value = names.get(token.lower()) if names else None
+        if value is None:
+            if not token.isdigit():
+                raise ValueError(f'cron expression {self.text!r}: {what} {token!r} is not a '
+                                 f'number{" or a name" if names else ""}; {_CRON_USAGE}')
+            value = int(token)
+        if not low <= value <= high:
+            raise ValueError(f'cron expression {self.text!r}: {what} {token!r} is out of range '
+                             f'{low}-{high}; {_CRON_USAGE}')
+        return value
+
+    def _day_matches(self, weekday, day):
+        days, weekdays = self._days, self._weekdays
+        if days is None:
+            return weekdays is None or weekday in weekdays
+        if weekdays is None:
+            return day in days
+        return day in days or weekday in weekdays
+
+    def _first_day(self, year, month, day):
+        """The first matching day >= ``day`` of the month, or None."""
+        last = calendar.monthrange(year, month)[1]
+        if self._days is None and self._weekdays is None:
+            return day if day <= last else None
+        weekday = (datetime.date(year, month, min(day, last)).weekday() + 1) % 7  # Sunday 0
+        for candidate in range(day, last + 1):
+            if self._day_matches(weekday, candidate):
+                return candidate
+            weekday = (weekday + 1) % 7
+        return None
+
+    def next_after(self, epoch) -> float:
+        """The first matching minute strictly after ``epoch`` (epoch seconds, UTC)."""
+        start = datetime.datetime.fromtimestamp((math.floor(epoch / 60) + 1) * 60, _UTC)
+        year, month, day = start.year, start.month, start.day
+        hour, minute = start.hour, start.minute
+        months, hours, minutes = self._months, self._hours, self._minutes
+        while year <= 9999:          # each turn moves on by a month, a day or an hour at least
+            index = bisect.bisect_left(months, month)
+            if index == len(months):
+                year, month, day, hour, minute = year + 1, months[0], 1, 0, 0
+            elif months[index] != month:
+                month, day, hour, minute = months[index], 1, 0, 0
+            found = self._first_day(year, month, day)
+            if found is None:
+                month, day, hour, minute = month + 1, 1, 0, 0
+                if month > 12:
+                    year, month = year + 1, 1
+                continue
+            if found != day:
+                day, hour, minute = found, 0, 0
+            index = bisect.bisect_left(hours, hour)
+            if index == len(hours):
+                day, hour, minute = day + 1, 0, 0
+                continue
+            if hours[index] != hour:
+                hour, minute = hours[index], 0
+            index = bisect.bisect_left(minutes, minute)
+            if index == len(minutes):
+                hour, minute = hour + 1, 0
+                continue
+            found = datetime.datetime(year, month, day, hour, minutes[index], tzinfo=_UTC)
+            return found.timestamp()
+        raise ValueError(f'cron expression {self.text!r}: no matching time before the year 10000')
+
+
+# -- cron job history and the two cron registries (rq.cron_job_registry, ...) --------
+
+_CRON_JOBS_KEY = ('cron-jobs',)                  # sorted set: cron job name -> last enqueue
+_CRON_SCHEDULERS_KEY = ('cron-schedulers',)      # sorted set: scheduler name -> last heartbeat
+
+
+def _cron_history_key(name):
+    return ('cron-job-jobs', name)                # sorted set: job id -> enqueued at
+
+
+def _get_cron_job_history_key(name):
+    return f'rq:cron_job:{name}:jobs'
+
+
+def _get_cron_job_ids(name, connection=None, start=0, end=-1):
+    """Ids of the jobs the named cron job enqueued, newest first (``start``/``end`` as zrange)."""
+    store = _resolve_store(connection)
+    with store.transaction() as tx:
+        ids = tx.zmembers(_cron_history_key(name), desc=True)
+    end = len(ids) + end if end < 0 else end
+    return ids[start:end + 1]
+
+
+def _cron_jobs_registry_key():
+    return 'rq:cron_jobs'
+
+
+def _cron_jobs_add(name, connection=None, enqueue_timestamp=None):
+    with _resolve_store(connection).transaction() as tx:
+        tx.zadd(_CRON_JOBS_KEY, name, enqueue_timestamp or tx.now())
+
+
+def _cron_jobs_names(connection=None, cleanup=True):
+    """Cron job names, oldest last enqueue first."""
+    if cleanup:
+        _cron_jobs_remove_stale(connection)
+    with _resolve_store(connection).transaction() as tx:
+        return tx.zmembers(_CRON_JOBS_KEY)
+
+
+def _cron_jobs_remove_stale(connection=None, threshold=_CRON_HISTORY_TTL):
+    with _resolve_store(connection).transaction() as tx:
+        stale = tx.zmembers(_CRON_JOBS_KEY, tx.now() - threshold)
+        for name in stale:
+            tx.zrem(_CRON_JOBS_KEY, name)
+    return len(stale)
+
+
+def _cron_schedulers_registry_key():
+    return 'rq:cron_schedulers'
+
+
+def _cron_schedulers_register(cron_scheduler, pipeline=None):
+    """Add a scheduler to the registry; DuplicateSchedulerError if its name is there."""
+    with cron_scheduler._store.transaction() as tx:
+        if tx.zscore(_CRON_SCHEDULERS_KEY, cron_scheduler.name) is not None:
+            raise DuplicateSchedulerError(
+                f"CronScheduler '{cron_scheduler.name}' is already registered")
+        tx.zadd(_CRON_SCHEDULERS_KEY, cron_scheduler.name, tx.now())
+
+
+def _cron_schedulers_unregister(cron_scheduler, pipeline=None):
+    with cron_scheduler._store.transaction() as tx:
+        if not tx.zrem(_CRON_SCHEDULERS_KEY, cron_scheduler.name):
+            raise SchedulerNotFound(f"CronScheduler '{cron_scheduler.name}' not found in registry")
+
+
+def _cron_schedulers_names(connection=None):
+    """Scheduler names, oldest heartbeat first."""
+    with _resolve_store(connection).transaction() as tx:
+        return tx.zmembers(_CRON_SCHEDULERS_KEY)
+
+
+def _cron_schedulers_cleanup(connection=None, threshold=_CRON_SCHEDULER_TTL):
+    """Remove the schedulers that have not beaten for ``threshold`` seconds; return how many."""
+    with _resolve_store(connection).transaction() as tx:
+        stale = tx.zmembers(_CRON_SCHEDULERS_KEY, tx.now() - threshold)
+        for name in stale:
+            tx.zrem(_CRON_SCHEDULERS_KEY, name)
+    return len(stale)
+
+
+def _cron_store_key(redis_key):
+    """The store entry behind one of RQ's cron keys, for a Redis stand-in; None if not one.
+
+    ``rq:cron_job:<name>:jobs`` (a sorted set of job ids by enqueue time), ``rq:cron_jobs``
+    and ``rq:cron_schedulers`` (sorted sets) give ``('zset', key)``; ``rq:cron_scheduler:<name>``
+    and ``rq:scheduler:<name>`` (hashes, kept as ``(expires_at, mapping)`` values) give
+    ``('hash', key)``; ``rq:scheduler-lock:<queue>`` (kept as ``(owner, expires_at)``) gives
+    ``('lock', key)``.
+    """
+    if redis_key == 'rq:cron_jobs':
+        return 'zset', _CRON_JOBS_KEY
+    if redis_key == 'rq:cron_schedulers':
+        return 'zset', _CRON_SCHEDULERS_KEY
+    if redis_key.startswith('rq:cron_job:') and redis_key.endswith(':jobs'):
+        return 'zset', _cron_history_key(redis_key[len('rq:cron_job:'):-len(':jobs')])
+    for prefix, kind, store_key in (('rq:cron_scheduler:', 'hash', 'cron-scheduler'),
+                                    ('rq:scheduler:', 'hash', 'scheduler'),
+                                    ('rq:scheduler-lock:', 'lock', 'scheduler-lock')):
+        if redis_key.startswith(prefix):
+            return kind, (store_key, redis_key[len(prefix):])
+    return None
+
+
+def _utc_text(epoch_or_dt):
+    """RQ's utcformat: '2025-01-31T10:30:00.000000Z'."""
+    if isinstance(epoch_or_dt, datetime.datetime):
+        epoch_or_dt = epoch_or_dt.timestamp()
+    return _to_datetime(epoch_or_dt).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+def _utc_parse(text):
+    for form in ('%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H:%M:%SZ'):
+        try:
+            return datetime.datetime.strptime(text, form).replace(tzinfo=_UTC)
+        except ValueError:
+            pass
+    raise ValueError(f'time {text!r}: expected UTC such as 2025-01-31T10:30:00.000000Z')
+
+
+def _json_or_placeholder(value):
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return _NOT_JSON
+
+
+# -- CronJob -------------------------------------------------------------------------
+
+class CronJob:
+    """A function enqueued every ``interval`` seconds or at each match of a ``cron`` string.
+
+    ``CronJob(queue_name, func=None, func_name=None, args=None, kwargs=None,
+    interval=None, cron=None, job_timeout=None, result_ttl=500, ttl=None,
+    failure_ttl=None, meta=None, webhooks=None, name='')``, as RQ's. Exactly
+    one of ``interval`` and ``cron`` is required (ValueError otherwise).
+    ``name`` defaults to the function's dotted name; cron jobs may share a
+    name. Times are aware UTC datetimes on the clock of the scheduler that
+    registered the job (the real clock otherwise).
+    """
+
+    def __init__(self, queue_name, func=None, func_name=None, args=None, kwargs=None,
+                 interval=None, cron=None, job_timeout=None, result_ttl=DEFAULT_RESULT_TTL,
+                 ttl=None, failure_ttl=None, meta=None, webhooks=None, name=''):
+        if interval and cron:
+            raise ValueError('Cannot specify both interval and cron parameters')
+        if not interval and not cron:
+            raise ValueError('Must specify either interval or cron parameter')
+        if interval and (isinstance(interval, bool) or not isinstance(interval, (int, float))):
+            raise TypeError(f'CronJob interval {interval!r}: expected a number of seconds')
+        if interval and interval < 0:
+            raise ValueError(f'CronJob interval {interval!r}: expected a positive number of '
+                             'seconds')
+        if webhooks and (isinstance(webhooks, (str, bytes)) or not hasattr(webhooks, '__iter__')):
+            raise TypeError('webhooks must be a sequence of Webhook instances')
+        if func is not None:
+            self.func = func
+            self.func_name = f'{func.__module__}.{func.__name__}'
+        elif func_name:
+            self.func = None
+            self.func_name = func_name
+        else:
+            raise ValueError('Either func or func_name must be provided')
+        self.name = name or self.func_name
+        self.args = tuple(args) if args else ()
+        self.kwargs = dict(kwargs) if kwargs else {}
+        self.interval = interval
+        self.cron = cron
+        self.queue_name = queue_name
+        self.next_enqueue_time = None       # aware UTC datetime of the next run
+        self.latest_enqueue_time = None     # aware UTC datetime of the last run
+        self._clock = time.time             # the registering scheduler's store clock
+        self._queue_class = Queue           # rq.cron's scheduler enqueues through rq.Queue
+        self._expression = _CronExpression(cron) if cron else None
+        if cron:
+            self.next_enqueue_time = self._next_time(self._clock())
+        options = dict(job_timeout=job_timeout, result_ttl=result_ttl, ttl=ttl,
+                       failure_ttl=failure_ttl, meta=meta,
+                       webhooks=list(webhooks) if webhooks else None)
+        self.job_options = {key: value for key, value in options.items() if value is not None}
+
+    def __repr__(self):
+        schedule = f'cron={self.cron!r}' if self.cron else f'interval={self.interval!r}'
+        return f'CronJob({self.name!r}, queue={self.queue_name!r}, {schedule})'
+
+    @property
+    def job_history_key(self) -> str:
+        return _get_cron_job_history_key(self.name)
+
+    def enqueue(self, connection=None) -> Job:
+        """Enqueue a run now, through the queue's ``enqueue``, and record it in the history."""
+        if not self.func:
+            raise ValueError('CronJob has no function to enqueue. It may have been created for '
+                             'monitoring purposes.')
+        queue = self._queue_class(self.queue_name, connection=connection)
+        job = queue.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options)
+        at = job.enqueued_at.timestamp() if job.enqueued_at is not None else None
+        with queue._store.transaction() as tx:
+            at = tx.now() if at is None else at
+            key = _cron_history_key(self.name)
+            tx.zadd(key, job.id, at)
+            if tx.zcard(key) > _CRON_HISTORY_LIMIT:
+                for old in tx.zmembers(key, desc=True)[_CRON_HISTORY_LIMIT:]:
+                    tx.zrem(key, old)
+            tx.zadd(_CRON_JOBS_KEY, self.name, at)
+        _log.info('Enqueued job %s to queue %s', getattr(self.func, '__name__', self.func_name),
+                  self.queue_name)
+        return job
+
+    def get_job_ids(self, connection=None, start=0, end=-1) -> list:
+        """Ids of the jobs this cron job enqueued, newest first."""
+        return _get_cron_job_ids(self.name, connection, start, end)
+
+    def get_next_enqueue_time(self) -> datetime.datetime:
+        """The next run after the latest one (a cron job: after now if it never ran)."""
+        if self.cron:
+            latest = self.latest_enqueue_time
+            return self._next_time(latest.timestamp() if latest else self._clock())
+        if self.interval and self.latest_enqueue_time:
+            return self.latest_enqueue_time + datetime.timedelta(seconds=self.interval)
+        return datetime.datetime.max
+
+    def should_run(self) -> bool:
+        """True when a run is due: an interval job that never ran, or next_enqueue_time passed."""
+        if not self.latest_enqueue_time and not self.cron:
+            return True
+        if self.next_enqueue_time:
+            return self._clock() >= self.next_enqueue_time.timestamp()
+        return False
+
+    def set_enqueue_time(self, time) -> None:
+        """Record a run at ``time`` (a datetime) and compute the next one."""
+        self.latest_enqueue_time = time
+        if self.interval is not None or self.cron is not None:
+            self.next_enqueue_time = self.get_next_enqueue_time()
+
+    def to_dict(self) -> dict:
+        """RQ's monitoring form: strings and numbers only (args, kwargs and meta as JSON)."""
+        data = {
+            'func_name': self.func_name,
+            'name': self.name,
+            'queue_name': self.queue_name,
+            'args': _json_or_placeholder(self.args) if self.args else None,
+            'kwargs': _json_or_placeholder(self.kwargs) if self.kwargs else None,
+            'interval': self.interval,
+            'cron': self.cron,
+            'latest_enqueue_time': (_utc_text(self.latest_enqueue_time)
+                                    if self.latest_enqueue_time else None),
+            'next_enqueue_time': (_utc_text(self.next_enqueue_time)
+                                  if self.next_enqueue_time else None),
+        }
+        for key, value in self.job_options.items():
+            if key == 'meta':
+                data[key] = _json_or_placeholder(value)
+            elif key == 'webhooks':
+                data[key] = json.dumps([getattr(hook, 'to_dict', lambda: repr(hook))()
+                                        for hook in value])
+            else:
+                data[key] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data) -> CronJob:
+        """A CronJob for monitoring, from ``to_dict()``'s form; it has no function to enqueue."""
+        def loaded(key):
+            value = data.get(key)
+            return json.loads(value) if value and value != _NOT_JSON else value
+        args = loaded('args')
+        job = cls(queue_name=data['queue_name'], func_name=data['func_name'],
+                  name=data.get('name', ''), args=tuple(args) if isinstance(args, list) else args,
+                  kwargs=loaded('kwargs'), interval=data.get('interval'), cron=data.get('cron'),
+                  job_timeout=data.get('job_timeout'),
+                  result_ttl=data.get('result_ttl', DEFAULT_RESULT_TTL), ttl=data.get('ttl'),
+                  failure_ttl=data.get('failure_ttl'), meta=loaded('meta'))
+        webhooks = data.get('webhooks')
+        if webhooks and webhooks != _NOT_JSON:
+            job.job_options['webhooks'] = json.loads(webhooks)
+        if data.get('latest_enqueue_time'):
+            job.latest_enqueue_time = _utc_parse(data['latest_enqueue_time'])
+        if data.get('next_enqueue_time'):
+            job.next_enqueue_time = _utc_parse(data['next_enqueue_time'])
+        return job
+
+    def _next_time(self, epoch):
+        return _to_datetime(self._expression.next_after(epoch))
+
+    def _next_epoch_after(self, epoch):
+        """When the run after one at ``epoch`` is due, by this job's schedule."""
+        if self._expression is not None:
+            return self._expression.next_after(epoch)
+        return epoch + self.interval
+
+    def _identity(self):
+        """The same text for the same cron job in every process that loads the same config."""
+        return json.dumps([self.name, self.func_name, self.queue_name, self.interval, self.cron,
+                           self.args, self.kwargs], default=repr, sort_keys=True)
+
+
+# -- module-level registration, for configuration files ------------------------------
+
+# RQ's rq.cron keeps the registrations of a configuration file in a module-level
+# list until a scheduler takes them (load_config_from_file, create_cron); so do we.
+_cron_definitions = []
+
+
+def _cron_register(func, queue_name, args=None, kwargs=None, interval=None, cron=None,
+                   job_timeout=None, result_ttl=DEFAULT_RESULT_TTL, ttl=None, failure_ttl=None,
+                   meta=None, webhooks=None, name='') -> dict:
+    """``rq.cron.register``: note a cron job for the next scheduler that loads the config."""
+    definition = dict(func=func, queue_name=queue_name, args=args, kwargs=kwargs,
+                      interval=interval, cron=cron, job_timeout=job_timeout,
+                      result_ttl=result_ttl, ttl=ttl, failure_ttl=failure_ttl, meta=meta,
+                      webhooks=webhooks, name=name)
+    _cron_definitions.append(definition)
+    return definition
+
+
+# -- CronScheduler -------------------------------------------------------------------
+
+class CronScheduler:
+    """Enqueues its cron jobs when they are due; workers run them (RQ's ``rq.cron``).
+
+    ``CronScheduler(connection=None, logging_level=INFO, name='')``. Register
+    jobs with ``register()`` or ``load_config_from_file()``, then ``start()``:
+    it enqueues the interval jobs at once, then each job when it is due, and
+    blocks until ``stop()`` (or SIGINT/SIGTERM in the main thread);
+    ``start(background=True)`` runs the same loop in a thread and returns.
+    With a ``ManualClock`` a started scheduler enqueues inside ``advance()``.
+    Missed runs are not caught up (as RQ): after a jump of the clock past
+    several due runs a job is enqueued once, and its next run is the first one
+    after that enqueue. Schedulers sharing a store (several processes on one
+    SQLite file) claim each run in one transaction, so a run is enqueued once.
+    """
+
+    queue_class = Queue
+
+    def __init__(self, connection=None, logging_level=logging.INFO, name=''):
+        self.connection = connection        # may be set later, before register() (django-rq)
+        self._cron_jobs = []
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.name = name or f'{self.hostname}:{self.pid}:{_new_id()[:6]}'
+        self.config_file = ''
+        self.created_at = _to_datetime(self._store.now())
+        self.log = _log
+        self._wake = threading.Condition()      # the loop's own lock: guards the three below
+        self._stopping = False
+        self._running = False                   # between start() and the loop's end
+        self._thread = None
+        self._pass_lock = threading.Lock()      # one enqueue pass at a time (loop vs advance())
+
+    def __repr__(self):
+        return f'CronScheduler({self.name!r}, {len(self._cron_jobs)} jobs)'
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.name == other.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def register(self, func, queue_name, args=None, kwargs=None, interval=None, cron=None,
+                 job_timeout=None, result_ttl=DEFAULT_RESULT_TTL, ttl=None, failure_ttl=None,
+                 meta=None, webhooks=None, name='') -> CronJob:
+        """Add a cron job: every ``interval`` seconds, or at each match of ``cron``."""
+        cron_job = CronJob(queue_name=queue_name, func=func, args=args, kwargs=kwargs,
+                           interval=interval, cron=cron, job_timeout=job_timeout,
+                           result_ttl=result_ttl, ttl=ttl, failure_ttl=failure_ttl, meta=meta,
+                           webhooks=webhooks, name=name)
+        cron_job._clock, cron_job._queue_class = self._store.clock, self.queue_class
+        if cron:
+            cron_job.next_enqueue_time = cron_job._next_time(self._store.now())
+        self._cron_jobs.append(cron_job)
+        what = f'every {interval} seconds' if interval else f"with cron schedule '{cron}'"
+        self.log.info("Registered '%s' to run on %s %s", cron_job.func_name, queue_name, what)
+        return cron_job
+
+    def get_jobs(self) -> list:
+        return self._cron_jobs
+
+    def enqueue_jobs(self) -> list:
+        """Enqueue every job that is due now; return those cron jobs."""
+        with self._pass_lock:
+            now = self._store.now()
+            enqueued = []
+            for cron_job in self._cron_jobs:
+                if not cron_job.should_run():
+                    continue
+                claimed_by_other = self._claim(cron_job, now)
+                if claimed_by_other is not None:       # another scheduler enqueued this run
+                    cron_job.set_enqueue_time(_to_datetime(claimed_by_other))
+                    continue
+                cron_job.enqueue(self.connection if self.connection is not None else self._store)
+                cron_job.set_enqueue_time(_to_datetime(now))
+                enqueued.append(cron_job)
+            return enqueued
+
+    def calculate_sleep_interval(self) -> float:
+        """Seconds until the next job is due (0 if one is overdue), at most 60."""
+        times = [job.next_enqueue_time for job in self._cron_jobs if job.next_enqueue_time]
+        if not times:
+            return _CRON_BEAT
+        seconds = min(times).timestamp() - self._store.now()
+        return 0 if seconds <= 0 else min(seconds, _CRON_BEAT)
+
+    def start(self, background=False):
+        """Run the scheduler until ``stop()``; with ``background=True`` in a thread (returned)."""
+        with self._wake:
+            if self._running:
+                raise RuntimeError(f'CronScheduler {self.name!r} is already running')
+            self._running, self._stopping = True, False
+        self.log.info('CronScheduler %s: starting...', self.name)
+        try:
+            self.register_birth()
+            self._run_pass()
+        except BaseException:
+            with self._wake:
+                self._running = False
+            raise
+        _watch_clock(self, True)
+        if background:
+            self._thread = threading.Thread(target=self._loop, name=f'rq-cron-{self.name}',
+                                            daemon=True)
+            self._thread.start()
+            return self._thread
+        with _CronSignalStop(self):
+            self._loop()
+        return None
+
+    def stop(self, timeout=None) -> bool:
+        """Ask the loop to end; wait up to ``timeout`` seconds; True once it has ended."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            return not thread.is_alive()
+        with self._wake:
+            return self._wake.wait_for(lambda: not self._running, timeout)
+
+    def load_config_from_file(self, config_path):
+        """Import a configuration file or module and register the jobs it registers.
+
+        ``config_path`` is a file path (absolute, or relative to a directory of
+        ``sys.path``) or a dotted module path; the file calls ``rq.cron.register``
+        (``rq_emulator.cron.register``) for each job.
+        """
+        self.config_file = config_path
+        del _cron_definitions[:]
+        _import_config(config_path)
+        count = 0
+        for definition in list(_cron_definitions):
+            try:
+                self.register(**definition)
+                count += 1
+            except Exception:
+                self.log.exception('Failed to register job %s from config',
+                                   getattr(definition['func'], '__name__', definition['func']))
+        del _cron_definitions[:]
+        self.log.info("Successfully registered %s cron jobs from '%s'", count, config_path)
+
+    @property
+    def key(self) -> str:
+        return f'rq:cron_scheduler:{self.name}'
+
+    def to_dict(self) -> dict:
+        return {'hostname': self.hostname, 'pid': str(self.pid), 'name': self.name,
+                'created_at': _utc_text(self.created_at), 'config_file': self.config_file or '',
+                'cron_jobs': json.dumps([job.to_dict() for job in self._cron_jobs])}
+
+    def save(self, pipeline=None) -> None:
+        """Store this scheduler's record (kept ``120`` seconds past the last save or beat)."""
+        with self._store.transaction() as tx:
+            tx.set(self._record_key, (tx.now() + _CRON_SCHEDULER_TTL, self.to_dict()))
+
+    def restore(self, raw_data) -> None:
+        data = {_text(k): _text(v) for k, v in dict(raw_data).items()}
+        self.hostname = data.get('hostname', '')
+        self.pid = int(data.get('pid', 0) or 0)
+        self.name = data.get('name', self.name)
+        if data.get('created_at'):
+            self.created_at = _utc_parse(data['created_at'])
+        self.config_file = data.get('config_file', '')
+        try:
+            self._cron_jobs = [CronJob.from_dict(job) for job in json.loads(data.get('cron_jobs')
+                                                                             or '[]')]
+        except (ValueError, KeyError, TypeError) as exc:
+            self.log.warning('Failed to restore cron jobs: %s', exc)
+            self._cron_jobs = []
+
+    @classmethod
+    def fetch(cls, name, connection=None) -> CronScheduler:
+        """The scheduler named ``name`` as last saved; SchedulerNotFound if there is none."""
+        store = _resolve_store(connection)
+        with store.transaction() as tx:
+            saved = tx.get(('cron-scheduler', name))
+            now = tx.now()
+        if saved is None or saved[0] <= now:
+            raise SchedulerNotFound(f"CronScheduler with name '{name}' not found")
+        scheduler = cls(connection=connection, name=name)
+        scheduler.restore(saved[1])
+        return scheduler
+
+    @classmethod
+    def all(cls, connection=None, cleanup=True) -> list:
+        """Every live scheduler of the store (with ``cleanup``, silent ones are dropped first)."""
+        if cleanup:
+            _cron_schedulers_cleanup(connection)
+        schedulers = []
+        for name in _cron_schedulers_names(connection):
+            with contextlib.suppress(SchedulerNotFound):
+                schedulers.append(cls.fetch(name, connection))
+        return schedulers
+
+    def register_birth(self) -> None:
+        """Enter the scheduler registry (as RQ, no error if already there) and save the record."""
+        self.log.info('CronScheduler %s: registering birth...', self.name)
+        with self._store.transaction() as tx:
+            if tx.zscore(_CRON_SCHEDULERS_KEY, self.name) is None:
+                tx.zadd(_CRON_SCHEDULERS_KEY, self.name, tx.now())
+        self.save()
+
+    def register_death(self, pipeline=None) -> None:
+        self.log.info('CronScheduler %s: registering death...', self.name)
+        _cron_schedulers_unregister(self)
+
+    def heartbeat(self) -> None:
+        """Refresh this scheduler's registry entry and record (re-creating them if gone)."""
+        with self._store.transaction() as tx:
+            now = tx.now()
+            tx.zadd(_CRON_SCHEDULERS_KEY, self.name, now)
+            saved = tx.get(self._record_key)
+            if saved is not None and saved[0] > now:
+                tx.set(self._record_key, (now + _CRON_SCHEDULER_TTL, saved[1]))
+                return
+        self.save()
+
+    @property
+    def last_heartbeat(self):
+        """The UTC datetime of the last heartbeat, or None when not registered."""
+        with self._store.transaction() as tx:
+            score = tx.zscore(_CRON_SCHEDULERS_KEY, self.name)
+        return _to_datetime(score)
+
+    # -- private ---------------------------------------------------------------
+
+    @property
+    def _store(self):
+        return _resolve_store(self.connection)
+
+    @property
+    def _record_key(self):
+        return ('cron-scheduler', self.name)
+
+    def _run_pass(self):
+        if self.enqueue_jobs():
+            self.save()
+        self.heartbeat()
+
+    def _clock_moved(self):
+        """A ManualClock moved: enqueue what became due, in the thread that moved it."""
+        with self._wake:
+            if self._stopping or not self._running:
+                return
+        self._run_pass()
+
+    def _loop(self):
+        try:
+            while True:
+                with self._wake:
+                    # With a ManualClock nothing becomes due by waiting: advance() runs the pass.
+                    manual = _manual_clock(self._store)
+                    timeout = None if manual else self.calculate_sleep_interval()
+                    if self._wake.wait_for(lambda: self._stopping, timeout):
+                        break
+                self._run_pass()
+        except Exception:
+            self.log.exception('CronScheduler %s: stopped by an error', self.name)
+        finally:
+            _watch_clock(self, False)
+            with contextlib.suppress(SchedulerNotFound):
+                self.register_death()
+            with self._wake:
+                self._running = False
+                self._wake.notify_all()
+            self.log.info('CronScheduler %s: shutdown complete', self.name)
+
+    def _claim(self, cron_job, now):
+        """Claim the due run of ``cron_job`` for this scheduler, in one store transaction.
+
+        Returns None when this scheduler is to enqueue it, or the time at which
+        another live scheduler on the store already enqueued it (this run, or
+        one so recent that the next is not yet due).
+        """
+        key = ('cron-claim', cron_job._identity())
+        latest = cron_job.latest_enqueue_time
+        with self._store.transaction() as tx:
+            claim = tx.get(key)
+            if claim is not None and claim[1] != self.name:
+                at, owner = claim
+                beat = tx.zscore(_CRON_SCHEDULERS_KEY, owner)
+                alive = beat is not None and beat > now - _CRON_SCHEDULER_TTL
+                if alive and (latest is None or at > latest.timestamp()) and \
+                        cron_job._next_epoch_after(at) > now:
+                    return at
+            tx.set(key, (now, self.name))
+        return None
+
+
+def _watch_clock(scheduler, on):
+    """Enqueue inside ManualClock.advance(): the one place that joins the clock's watchers."""
+    clock = scheduler._store.clock
+    if isinstance(clock, ManualClock):
+        if on:
+            clock._stores.add(scheduler)
+        else:
+            clock._stores.discard(scheduler)
+
+
+def _manual_clock(store):
+    return isinstance(store.clock, ManualClock)
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _import_config(config_path):
+    """Import a cron configuration (RQ's rules: absolute file, relative file, or module)."""
+    if os.path.isabs(config_path):
+        if not os.path.exists(config_path):
+            raise FileNotFoundError(f"Configuration file not found at '{config_path}'")
+        if not os.path.isfile(config_path):
+            raise IsADirectoryError(
+                f"Configuration path points to a directory, not a file: '{config_path}'")
+        module_name = f'rq_cron_config_{os.path.basename(config_path).replace(".", "_")}'
+        spec = importlib.util.spec_from_file_location(module_name, config_path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(module_name, None)
+            raise ImportError(f"Failed to load configuration file '{config_path}': {exc}") from exc
+        return
+    dotted = config_path
+    if os.path.sep in config_path or config_path.endswith('.py'):
+        dotted = config_path[:-3] if config_path.endswith('.py') else config_path
+        dotted = dotted.strip(os.path.sep).replace(os.path.sep, '.')
+    try:
+        if dotted in sys.modules:
+            importlib.reload(sys.modules[dotted])
+        else:
+            importlib.import_module(dotted)
+    except ImportError as exc:
+        raise ImportError(f"Failed to import configuration module '{dotted}' "
+                          f"(from '{config_path}'): {exc}") from exc
+
+
+class _CronSignalStop:
+    """SIGINT/SIGTERM while a scheduler runs in the main thread: stop it (from a thread,
+    since the signal may arrive while the main thread holds a lock)."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        self.saved = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for name in ('SIGINT', 'SIGTERM'):
+                if hasattr(signal, name):
+                    self.saved[name] = signal.signal(getattr(signal, name), self.handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for name, handler in self.saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+    def handle(self, signum, frame):
+        self.scheduler.log.info('CronScheduler %s: received shutdown signal %s',
+                                self.scheduler.name, signum)
+        threading.Thread(target=self.scheduler.stop, args=(0,), name='rq-cron-stop',
+                         daemon=True).start()
+
+
+def _create_cron(connection=None, scheduler_class=None) -> CronScheduler:
+    """``rq.cron.create_cron``: a scheduler holding every job registered so far (taken once)."""
+    scheduler = (scheduler_class or CronScheduler)(connection=connection)
+    definitions = _cron_definitions[:]
+    del _cron_definitions[:]
+    for definition in definitions:
+        scheduler.register(**definition)
+    return scheduler
+
+
+def _cron_overview(connection=None) -> list:
+    """What a monitor shows: each live scheduler and its jobs with their next run time.
+
+    A list of ``{'name', 'hostname', 'pid', 'created_at', 'last_heartbeat',
+    'config_file', 'jobs': [{'name', 'func_name', 'queue_name', 'schedule',
+    'latest_enqueue_time', 'next_enqueue_time'}]}``, times as aware UTC datetimes.
+    """
+    overview = []
+    for scheduler in CronScheduler.all(connection):
+        jobs = [{'name': job.name, 'func_name': job.func_name, 'queue_name': job.queue_name,
+                 'schedule': f'cron {job.cron}' if job.cron else f'every {job.interval}s',
+                 'latest_enqueue_time': job.latest_enqueue_time,
+                 'next_enqueue_time': job.next_enqueue_time} for job in scheduler.get_jobs()]
+        overview.append({'name': scheduler.name, 'hostname': scheduler.hostname,
+                         'pid': scheduler.pid, 'created_at': scheduler.created_at,
+                         'last_heartbeat': scheduler.last_heartbeat,
+                         'config_file': scheduler.config_file, 'jobs': jobs})
+    return overview
+
+
+cron = types.ModuleType('rq_emulator.cron', "RQ's rq.cron on the emulator's front door")
+cron.__dict__.update(CronJob=CronJob, CronScheduler=CronScheduler, register=_cron_register,
+                     create_cron=_create_cron, get_cron_job_ids=_get_cron_job_ids,
+                     get_cron_job_history_key=_get_cron_job_history_key)
+
+
+# -- RQScheduler (rq.scheduler) ------------------------------------------------------
+
+def _scheduler_pid(store, queue_name):
+    """RQ's Queue.scheduler_pid: the pid of the live scheduler holding the queue's lock."""
+    with store.transaction() as tx:
+        now = tx.now()
+        lock = tx.get(('scheduler-lock', queue_name))
+        if lock is None or lock[1] <= now:
+            return None
+        saved = tx.get(('scheduler', lock[0]))
+    if saved is None or saved[0] <= now or not saved[1].get('pid'):
+        return None
+    return int(saved[1]['pid'])
+
+
+class SchedulerStatus(str, enum.Enum):
+    STARTED = 'started'
+    WORKING = 'working'
+    STOPPED = 'stopped'
+
+
+class RQScheduler:
+    """``rq.scheduler.RQScheduler``: the scheduler behind ``Worker(..., with_scheduler=True)``.
+
+    ``RQScheduler(queues, connection=None, interval=1, ...)``. Every emulator
+    worker already enqueues the due scheduled jobs of its store, and a
+    ``ManualClock``'s ``advance()`` does too; this object gives RQ's view of
+    that: per-queue locks (store values that expire ``interval + 60``
+    seconds after the last refresh), ``enqueue_scheduled_jobs()`` (the due
+    jobs, now, when this scheduler holds a lock), a status and heartbeats.
+    ``start()`` runs ``work()`` in a thread: heartbeats every ``interval``
+    seconds until ``stop()``.
+    """
+
+    Status = SchedulerStatus
+
+    def __init__(self, queues, connection=None, interval=1, logging_level=logging.INFO,
+                 date_format=None, log_format=None, serializer=None, name=None):
+        names = [queues] if isinstance(queues, (str, Queue)) else list(queues or ())
+        self._queue_names = {q.name if isinstance(q, Queue) else q for q in names}
+        if connection is None:
+            connection = next((q.connection for q in names if isinstance(q, Queue)), None)
+        self.connection = connection
+        self._store = _resolve_store(connection)
+        self._acquired_locks = set()
+        self.lock_acquisition_time = None
+        self.serializer = resolve_serializer(serializer)
+        self.name = name or _new_id().replace('-', '')
+        self.hostname = socket.gethostname()
+        self.created_at = _to_datetime(self._store.now())
+        self.pid = 0
+        self.last_heartbeat = None
+        self.interval = interval
+        self.log = _log
+        self._status = SchedulerStatus.STOPPED
+        self._wake = threading.Condition()      # guards _stop_requested
+        self._stop_requested = False
+        self._process = None                # the thread of start() (RQ: a forked process)
+
+    def __repr__(self):
+        return f'RQScheduler({self.name!r}, queues={sorted(self._queue_names)!r})'
+
+    @property
+    def acquired_locks(self):
+        return self._acquired_locks
+
+    @property
+    def status(self):
+        return self._status
+
+    @property
+    def key(self) -> str:
+        return f'rq:scheduler:{self.name}'
+
+    @property
+    def should_reacquire_locks(self) -> bool:
+        if self._queue_names == self._acquired_locks:
+            return False
+        if not self.lock_acquisition_time:
+            return True
+        elapsed = self._store.now() - self.lock_acquisition_time.timestamp()
+        return elapsed > 120                # RQ's DEFAULT_SCHEDULER_FALLBACK_PERIOD
+
+    @classmethod
+    def get_locking_key(cls, name) -> str:
+        return f'rq:scheduler-lock:{name}'
+
+    def acquire_locks(self, auto_start=False) -> set:
+        """Take (or refresh) the lock of each queue no other live scheduler holds; return them."""
+        owned = set()
+        with self._store.transaction() as tx:
+            now = tx.now()
+            for name in sorted(self._queue_names):
+                lock = tx.get(('scheduler-lock', name))
+                if lock is None or lock[0] == self.name or lock[1] <= now:
+                    tx.set(('scheduler-lock', name), (self.name, now + self.interval + 60))
+                    owned.add(name)
+        self._acquired_locks = owned
+        self.lock_acquisition_time = _to_datetime(self._store.now())
+        if owned and auto_start and (self._process is None or not self._process.is_alive()):
+            self.start()
+        return owned
+
+    def release_locks(self) -> None:
+        """Release the locks this scheduler holds; other schedulers' locks stay."""
+        with self._store.transaction() as tx:
+            for name in self._acquired_locks:
+                lock = tx.get(('scheduler-lock', name))
+                if lock is not None and lock[0] == self.name:
+                    tx.delete(('scheduler-lock', name))
+        self._acquired_locks = set()
+
+    def prepare_registries(self, queue_names=None):
+        """Accepted for RQ: the emulator reads the scheduled registries when it enqueues."""
+
+    def enqueue_scheduled_jobs(self) -> None:
+        """Enqueue the due scheduled jobs now (when this scheduler holds a queue's lock)."""
+        self._status = SchedulerStatus.WORKING
+        try:
+            if self._acquired_locks:
+                _tick(self._store)      # the store's sweep: due scheduled jobs to their queues
+        finally:
+            self._status = SchedulerStatus.STARTED
+
+    def heartbeat(self) -> None:
+        """Refresh this scheduler's record and its locks; drop locks another one took over."""
+        with self._store.transaction() as tx:
+            now = tx.now()
+            self.last_heartbeat = _to_datetime(now)
+            lost = set()
+            for name in self._acquired_locks:
+                lock = tx.get(('scheduler-lock', name))
+                if lock is not None and lock[0] != self.name and lock[1] > now:
+                    lost.add(name)
+                else:
+                    tx.set(('scheduler-lock', name), (self.name, now + self.interval + 60))
+            tx.set(('scheduler', self.name), (now + self.interval + 60, self.to_dict()))
+        if lost:
+            self.log.warning('Scheduler locks for %s were taken over by another scheduler',
+                             ', '.join(sorted(lost)))
+            self._acquired_locks -= lost
+
+    def to_dict(self) -> dict:
+        return {'name': self.name, 'hostname': self.hostname, 'pid': str(self.pid),
+                'queues': ','.join(sorted(self._queue_names)),
+                'created_at': _utc_text(self.created_at),
+                'last_heartbeat': _utc_text(self.last_heartbeat) if self.last_heartbeat else ''}
+
+    def restore(self, raw_data) -> None:
+        data = {_text(k): _text(v) for k, v in dict(raw_data).items()}
+        self.name, self.hostname = data['name'], data['hostname']
+        self.pid = int(data['pid'])
+        self._queue_names = set(data['queues'].split(',')) if data.get('queues') else set()
+        self.created_at = _utc_parse(data['created_at'])
+        self.last_heartbeat = (_utc_parse(data['last_heartbeat'])
+                               if data.get('last_heartbeat') else None)
+
+    def save(self, pipeline=None) -> None:
+        with self._store.transaction() as tx:
+            tx.set(('scheduler', self.name), (tx.now() + self.interval + 60, self.to_dict()))
+
+    def register_birth(self) -> None:
+        self.pid = os.getpid()
+        self.last_heartbeat = _to_datetime(self._store.now())
+        self.save()
+
+    def register_death(self) -> bool:
+        with self._store.transaction() as tx:
+            existed = tx.get(('scheduler', self.name)) is not None
+            tx.delete(('scheduler', self.name))
+        return existed
+
+    @classmethod
+    def fetch(cls, name, connection=None) -> RQScheduler:
+        store = _resolve_store(connection)
+        with store.transaction() as tx:
+            saved = tx.get(('scheduler', name))
+            now = tx.now()
+        if saved is None or saved[0] <= now:
+            raise SchedulerNotFound(f"Scheduler with name '{name}' not found")
+        scheduler = cls([], connection=connection, name=name)
+        scheduler.restore(saved[1])
+        return scheduler
+
+    def request_stop(self, signum=None, frame=None) -> None:
+        with self._wake:
+            self._stop_requested = True
+            self._wake.notify_all()
+
+    def stop(self) -> None:
+        """Release the locks, mark the scheduler stopped and delete its record."""
+        self.log.info('Scheduler stopping, releasing locks for %s...',
+                      ', '.join(sorted(self._acquired_locks)))
+        self.release_locks()
+        self._status = SchedulerStatus.STOPPED
+        self.register_death()
+
+    def start(self):
+        """Run ``work()`` in a thread (RQ forks a process); returns the thread."""
+        self._status = SchedulerStatus.STARTED
+        with self._wake:
+            self._stop_requested = False
+        self._process = threading.Thread(target=self.work, name=f'rq-scheduler-{self.name}',
+                                        daemon=True)
+        self._process.start()
+        return self._process
+
+    def work(self) -> None:
+        """Heartbeat and enqueue due jobs every ``interval`` seconds until ``request_stop()``."""
+        self.register_birth()
+        while True:
+            with self._wake:
+                if self._stop_requested:
+                    break
+            if self.should_reacquire_locks:
+                self.acquire_locks()
+            self.heartbeat()
+            self.enqueue_scheduled_jobs()
+            with self._wake:    # a timer for the heartbeat; due jobs need no waking up here
+                self._wake.wait_for(lambda: self._stop_requested, self.interval)
+        self.stop()
 
 # ==== Commands and helpers ===================================================
 
@@ -6038,6 +7149,32 @@ def _rq_pending_names():
     }
 
 
+class _RQCronScheduler(CronScheduler):
+    queue_class = _RQQueue
+
+
+def _rq_cron_modules():
+    """rq.cron, rq.cron_job_registry, rq.cron_scheduler_registry and rq.scheduler."""
+    return {
+        'rq.cron': dict(cron.__dict__, __name__='rq.cron', CronScheduler=_RQCronScheduler,
+                        create_cron=lambda connection: _create_cron(connection, _RQCronScheduler),
+                        DEFAULT_CRON_JOB_HISTORY_LIMIT=_CRON_HISTORY_LIMIT,
+                        DEFAULT_CRON_JOB_HISTORY_TTL=_CRON_HISTORY_TTL,
+                        DEFAULT_CRON_SCHEDULER_TTL=_CRON_SCHEDULER_TTL,
+                        DEFAULT_RESULT_TTL=DEFAULT_RESULT_TTL),
+        'rq.cron_job_registry': dict(get_registry_key=_cron_jobs_registry_key, add=_cron_jobs_add,
+                                     get_names=_cron_jobs_names,
+                                     remove_stale_entries=_cron_jobs_remove_stale),
+        'rq.cron_scheduler_registry': dict(
+            get_registry_key=_cron_schedulers_registry_key, register=_cron_schedulers_register,
+            unregister=_cron_schedulers_unregister, get_keys=_cron_schedulers_names,
+            cleanup=_cron_schedulers_cleanup),
+        'rq.scheduler': dict(RQScheduler=RQScheduler, SchedulerStatus=SchedulerStatus,
+                             SCHEDULER_KEY_TEMPLATE='rq:scheduler:%s',
+                             SCHEDULER_LOCKING_KEY_TEMPLATE='rq:scheduler-lock:%s'),
+    }
+
+
 def _rq_modules():
     """The module objects that stand in for ``rq`` and its submodules."""
     shared, own, pending = _rq_names(), _rq_own_names(), _rq_pending_names()
@@ -6046,8 +7183,9 @@ def _rq_modules():
     shared.update(Execution=pending['rq.executions']['Execution'],      # what other modules import
                   cleanup_execution=pending['rq.executions']['cleanup_execution'],
                   prepare_execution=pending['rq.executions']['prepare_execution'],
-                  RQScheduler=pending['rq.scheduler']['RQScheduler'],
-                  CronScheduler=pending['rq.cron']['CronScheduler'])
+                  RQScheduler=RQScheduler, CronScheduler=_RQCronScheduler)
+    for module, names in _rq_cron_modules().items():     # the real cron and scheduler
+        own.setdefault(module, {}).update(names)
     modules = {}
     for name, names in _RQ_MODULES.items():
         attributes = {attr: shared[attr] for attr in names.split()}
@@ -6414,6 +7552,7 @@ def _cli_parser():
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     _add_worker_command(commands, common)
     _add_enqueue_command(commands, common)
+    _add_cron_command(commands, common)
     info = commands.add_parser('info', parents=[common], help='Show queues and workers.')
     info.add_argument('queues', nargs='*', metavar='QUEUE')
     info.add_argument('-r', '--raw', action='store_true', help='plain numbers, no bar charts')
@@ -6573,6 +7712,7 @@ def _cli_info(store, args):
         if not (args.only_workers or args.raw):
             print()
         _show_workers(store, queues, args.queues, args.raw)
+        _show_cron_schedulers(store, args.raw)
     if not (args.only_queues or args.only_workers or args.raw):
         print(f'\nUpdated: {datetime.datetime.now()}')
     return 0
@@ -6620,6 +7760,60 @@ def _show_workers(store, queues, only_names, raw):
             print(f'{worker.name} {state}: {", ".join(worker.queue_names())}')
     if not raw:
         print(f'{len(workers)} workers, {len(queues)} queues')
+
+
+def _show_cron_schedulers(store, raw):
+    """The live cron schedulers and their jobs' next runs (nothing when there are none)."""
+    for scheduler in _cron_overview(store):
+        if raw:
+            print(f'cron-scheduler {scheduler["name"]} {len(scheduler["jobs"])}')
+            continue
+        print(f'\ncron scheduler {scheduler["name"]}: {len(scheduler["jobs"])} jobs')
+        for job in scheduler['jobs']:
+            when = job['next_enqueue_time']
+            when = when.isoformat(timespec='seconds') if when else 'at start'
+            print(f'  {job["name"]} on {job["queue_name"]}: {job["schedule"]}, next {when}')
+
+
+# -- cron -------------------------------------------------------------------------
+
+def _add_cron_command(commands, common):
+    cron_ = commands.add_parser(
+        'cron', parents=[common], help='Run a cron scheduler from a configuration file.',
+        description="CONFIG is a file or module that calls rq.cron.register(...) (or "
+                    "rq_emulator.cron.register); 'import rq' means the emulator while it loads.")
+    cron_.add_argument('config_path', metavar='CONFIG', help='file path or dotted module path')
+    cron_.add_argument('-l', '--logging-level', default='INFO', type=str.upper,
+                       choices=('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'))
+    cron_.add_argument('-P', '--path', action='append', default=[],
+                       help="a directory put first on sys.path (default: '.')")
+    cron_.add_argument('--queue-class', help='dotted path of the Queue class that enqueues')
+    for flag in (('-u', '--url'), ('-c', '--config'), ('-w', '--worker-class'),
+                 ('-j', '--job-class'), ('--connection-class',), ('-S', '--serializer')):
+        cron_.add_argument(*flag, help='accepted for RQ; ignored here')
+    cron_.set_defaults(run=_cli_cron)
+
+
+def _cli_cron(store, args):
+    for path in reversed(args.path or ['.']):
+        sys.path.insert(0, os.path.abspath(path))
+    installed = _saved_modules is None
+    install_as_rq()                     # configuration files written for RQ say `from rq import cron`
+    try:
+        with _cli_logging(args.logging_level):
+            scheduler = CronScheduler(connection=store)
+            if args.queue_class:
+                scheduler.queue_class = _import_attribute(args.queue_class)
+            try:
+                scheduler.load_config_from_file(args.config_path)
+            except ImportError as exc:
+                print(f'Error: {exc}', file=sys.stderr)
+                return 1
+            scheduler.start()           # until SIGINT or SIGTERM
+    finally:
+        if installed:
+            uninstall_as_rq()
+    return 0
 
 
 # -- enqueue ----------------------------------------------------------------------

@@ -1,0 +1,5 @@
+"""Job functions for the cron benchmarks (importable by the scheduler processes)."""
+
+
+def noop(label=None):
+    return label
