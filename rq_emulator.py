@@ -3912,7 +3912,8 @@ _DB_ENV = 'RQ_EMULATOR_DB'
 _DEFAULT_DB = 'rq_emulator.db'
 _SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq-emulator resume"'
 _LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
-_REDIS_SETTINGS = ('REDIS_HOST', 'REDIS_PORT', 'REDIS_DB', 'REDIS_PASSWORD', 'REDIS_SSL', 'SENTINEL')
+_REDIS_SETTINGS = ('REDIS_HOST', 'REDIS_PORT', 'REDIS_DB', 'REDIS_PASSWORD', 'REDIS_SSL',
+                   'SENTINEL')
 _REFUSED_FLAGS = {          # RQ 1.x worker flags that RQ 2.x refuses too; silently dropping them
     '--sentry-dsn': 'RQ 2.0 removed its Sentry integration (RQ 2.12 refuses this flag too); '
                     "report errors with sentry-sdk's RQ integration or --exception-handler",
@@ -4028,7 +4029,8 @@ class _RefusedFlag(argparse.Action):
 
 def _add_worker_command(commands, common):
     worker = commands.add_parser('worker', parents=[common], help='Run a worker.',
-                                 usage='%(prog)s [options] [QUEUE ...]', description='Run a worker, as `rq worker` does.')
+                                 usage='%(prog)s [options] [QUEUE ...]',
+                                 description='Run a worker, as `rq worker` does.')
     worker.add_argument('queues', nargs='*', metavar='QUEUE',
                         help="default: QUEUES of --config, else 'default'")
     worker.add_argument('-b', '--burst', action='store_true', help='quit when the queues are empty')
@@ -4068,7 +4070,8 @@ def _add_worker_command(commands, common):
 
 def _add_info_command(commands, common):
     info = commands.add_parser('info', parents=[common], help='Show queues and workers.',
-                               usage='%(prog)s [options] [QUEUE ...]', description='Show queues and workers, as `rq info` does.')
+                               usage='%(prog)s [options] [QUEUE ...]',
+                               description='Show queues and workers, as `rq info` does.')
     info.add_argument('queues', nargs='*', metavar='QUEUE', help='default: every queue')
     info.add_argument('-i', '--interval', type=float, metavar='SECONDS',
                       help='redraw every SECONDS until Ctrl-C (default: show once)')
@@ -4188,7 +4191,8 @@ def _database_path(args):
         return _sqlite_url_path(args.url, '-u/--url'), '-u/--url'
     url = args.settings.get('REDIS_URL')
     if url is not None:
-        return _sqlite_url_path(url, f'REDIS_URL of -c {args.config}'), f'REDIS_URL of -c {args.config}'
+        where = f'REDIS_URL of -c {args.config}'
+        return _sqlite_url_path(url, where), where
     redis_settings = [name for name in _REDIS_SETTINGS if name in args.settings]
     if redis_settings and not os.environ.get(_DB_ENV):
         raise _UsageError(f'-c {args.config} sets {", ".join(redis_settings)}: there is no Redis '
@@ -4201,7 +4205,7 @@ def _database_path(args):
 
 
 def _sqlite_url_path(url, where):
-    """'sqlite:///jobs.db' -> 'jobs.db', 'sqlite:////var/jobs.db' -> '/var/jobs.db' (SQLAlchemy's)."""
+    """SQLAlchemy's forms: 'sqlite:///jobs.db' is 'jobs.db', 'sqlite:////var/j.db' is '/var/j.db'."""
     scheme = url.split(':', 1)[0].lower() if ':' in url else ''
     if scheme in ('redis', 'rediss', 'unix'):
         raise _UsageError(f'{where} {url!r} is a Redis URL; rq-emulator keeps its jobs in a SQLite '
@@ -4237,7 +4241,8 @@ def _sqlite_message(exc, args):
 def _cli_worker(store, args):
     settings = args.settings
     queues = args.queues or settings.get('QUEUES') or ['default']
-    handlers = [_cli_class(path, '--exception-handler', None) for path in args.exception_handler or ()]
+    handlers = [_cli_class(path, '--exception-handler', None)
+                for path in args.exception_handler or ()]
     with _cli_logging(args, settings.get('DICT_CONFIG')):
         if args.db_created:
             _log.info('Created the database %s', os.path.abspath(args.db_path))
