@@ -603,6 +603,11 @@ class ProcfileTests(FlagTestCase):
         proc = self.start('worker', '-u', 'sqlite:///jobs.db', 'high', 'default', 'low',
                           '--with-scheduler', '-v')
         self.assertTrue(_wait(lambda: bad.get_status() == JobStatus.FAILED, 400), bad.get_status())
+        self.assertTrue(_wait(lambda: 'jobs: 1 finished, 1 failed' in self.run_main(
+            'info', '-W', '--db', self.db)[1], 400))
+        code, out, _ = self.run_main('info', '-W', '--db', self.db)
+        self.assertRegex(out, rf'^\S+ \(\S+ {proc.pid}\): idle high, default, low\. '
+                              r'jobs: 1 finished, 1 failed\n1 workers, ')
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
