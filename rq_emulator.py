@@ -43,6 +43,7 @@ import io
 import itertools
 import json
 import logging
+import logging.config
 import math
 import os
 import pickle
@@ -1262,12 +1263,24 @@ class SqliteStore(BaseStore):
         super().__init__(clock)
         self.path = os.fspath(path)
         self.poll = poll_interval
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute('PRAGMA journal_mode=WAL')
-        self._db.execute('PRAGMA synchronous=NORMAL')
-        self._check_version()
-        self._db.executescript(_SQLITE_SCHEMA)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                       check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise type(exc)(f'SQLite file {self.path!r}: {exc}') from exc
+        # Closed by close(), or else when the store is collected or the process exits.
+        self._closer = weakref.finalize(self, self._db.close)
+        try:
+            self._db.execute('PRAGMA journal_mode=WAL')
+            self._db.execute('PRAGMA synchronous=NORMAL')
+            self._check_version()
+            self._db.executescript(_SQLITE_SCHEMA)
+        except RQEmulatorError:
+            self._closer()
+            raise
+        except sqlite3.Error as exc:
+            self._closer()
+            raise type(exc)(f'SQLite file {self.path!r}: {exc}') from exc
 
     def _check_version(self):
         """Stamp a new file with the record layout's version; refuse a file of another layout."""
@@ -1291,8 +1304,15 @@ class SqliteStore(BaseStore):
         return f'SqliteStore({self.path!r})'
 
     def close(self):
+        """Close the database connection; the store cannot be used afterwards.
+
+        A store is also closed when it is garbage-collected or the process exits,
+        so most programs never call this. ``with contextlib.closing(SqliteStore(path))
+        as store:`` closes it at the end of a block (``with store:`` alone is a
+        transaction, not this).
+        """
         with self._lock:
-            self._db.close()
+            self._closer()
 
     def _begin(self):
         self._db.execute('BEGIN IMMEDIATE')
@@ -3867,6 +3887,7 @@ class Worker:
         self._watchdog = None
         self._execution = None              # the _Execution of the job in hand
         self._outcomes = {}                 # job id -> the outcome its hooks are recording
+        self._crash = None                  # the unexpected error that ended the loop, if any
         # On a store shared with other processes, a worker proves it is alive
         # with a heartbeat every job_monitoring_interval seconds; a job whose
         # worker missed three is abandoned (RQ's AbandonedJobError).
@@ -4116,8 +4137,9 @@ class Worker:
             ended = self._loop()
         except _INTERRUPTS:                 # a replaced thread's interrupt, arriving late
             return
-        except Exception:                   # an emulator bug or a broken store: never hang
+        except Exception as exc:            # an emulator bug or a broken store: never hang
             self.log.exception('Worker %s: stopped by an unexpected error', self.name)
+            self._crash = exc
             ended = True
         if ended:
             self._retire()
@@ -4440,6 +4462,8 @@ class _StopOnSignals:
     first stops them after the job in hand (a warm shut down), the second raises
     KeyboardInterrupt at once (a cold one). Handlers someone else installed stay."""
 
+    replace_any = False     # True: replace whatever handlers were installed
+
     def __init__(self, workers):
         self.workers = workers
         self.received = 0
@@ -4449,8 +4473,8 @@ class _StopOnSignals:
         if threading.current_thread() is threading.main_thread():
             for name in ('SIGINT', 'SIGTERM'):
                 number = getattr(signal, name, None)
-                if number is not None and signal.getsignal(number) in (
-                        signal.default_int_handler, signal.SIG_DFL):
+                if number is not None and (self.replace_any or signal.getsignal(number) in (
+                        signal.default_int_handler, signal.SIG_DFL)):
                     self.saved[number] = signal.signal(number, self.handle)
         return self
 
@@ -4463,15 +4487,23 @@ class _StopOnSignals:
         if self.received > 1:
             for worker in self.workers:
                 worker.log.warning('Worker %s: cold shut down', worker.name)
-            raise KeyboardInterrupt
+            self.cold()
         # request_stop opens a transaction: not in here, where this thread may hold one.
-        threading.Thread(target=self.stop_workers, name='rq-stop-on-signal', daemon=True).start()
+        threading.Thread(target=self.stop_workers, args=(signal.Signals(signum).name,),
+                         name='rq-stop-on-signal', daemon=True).start()
 
-    def stop_workers(self):
+    def cold(self):
+        raise KeyboardInterrupt
+
+    def stop_workers(self, signal_name):
         for worker in self.workers:
+            worker.log.debug('Worker %s: got signal %s', worker.name, signal_name)
+            worker.request_stop()
             worker.log.info('Worker %s [PID %d]: warm shut down requested', worker.name,
                             worker.pid)
-            worker.request_stop()
+            if worker.get_state() == WorkerStatus.BUSY:
+                worker.log.debug('Worker %s: stopping after the job in hand. Signal again for '
+                                 'a cold shutdown.', worker.name)
 
 
 class _WorkerView:
@@ -7511,99 +7543,194 @@ def uninstall_as_rq():
 # `python -m rq_emulator` and the `rq-emulator` script: RQ's commands (worker,
 # info, enqueue, requeue, empty, suspend, resume) on a SQLite file that several
 # processes share. Each command parses its arguments and calls the public API.
+# RQ's own flags are accepted wherever they mean something here; the few that
+# cannot (Redis clients, Sentry) are named in a warning or an error that says why.
 
 _DB_ENV = 'RQ_EMULATOR_DB'
 _DEFAULT_DB = 'rq_emulator.db'
 _SUSPENDED_MESSAGE = 'RQ is currently suspended, to resume job execution run "rq-emulator resume"'
+_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
+_REDIS_SETTINGS = ('REDIS_HOST', 'REDIS_PORT', 'REDIS_DB', 'REDIS_PASSWORD', 'REDIS_SSL',
+                   'SENTINEL')
+_REFUSED_FLAGS = {          # RQ 1.x worker flags that RQ 2.x refuses too; silently dropping them
+    '--sentry-dsn': 'RQ 2.0 removed its Sentry integration (RQ 2.12 refuses this flag too); '
+                    "report errors with sentry-sdk's RQ integration or --exception-handler",
+    '--sentry-ca-certs': 'RQ 2.0 removed its Sentry integration (RQ 2.12 refuses this flag too)',
+    '--sentry-debug': 'RQ 2.0 removed its Sentry integration (RQ 2.12 refuses this flag too)',
+    '--death-penalty-class': 'jobs run in threads here, and a job past its timeout is failed '
+                             'on time by the worker (RQ 2.12 refuses this flag too)',
+}
+_IGNORED_FLAGS = {          # dest -> why an RQ flag changes nothing here (a warning, not an error)
+    'connection_class': 'there is no Redis client here: the jobs are in a SQLite file',
+    'worker_ttl': 'a worker here is alive while it renews its heartbeat every '
+                  '--job-monitoring-interval seconds, and dead after three missed ones',
+    'maintenance_interval': 'registries are cleaned each time a worker looks for a job',
+}
 
 
 class _UsageError(Exception):
-    """A bad command line: printed as 'Error: ...', exit code 2 (as click's BadParameter)."""
+    """A bad command line: printed under the command's usage, exit code 2 (as click's)."""
 
 
 def main(argv=None) -> int:
     """Run one command line (``argv`` defaults to ``sys.argv[1:]``); return the exit code."""
-    try:
-        args = _cli_parser().parse_args(argv)
-    except SystemExit as exc:           # --help, or argparse's own usage error
-        return exc.code if isinstance(exc.code, int) else 2
+    saved_path = sys.path[:]
     store = None
     try:
-        store = SqliteStore(args.db or os.environ.get(_DB_ENV) or _DEFAULT_DB)
+        args = _parse_command_line(argv)
+        _prepare_command(args)
+        store = _open_store(args)
         return args.run(store, args)
+    except SystemExit as exc:           # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
     except _UsageError as exc:
-        print(f'Error: {exc}', file=sys.stderr)
+        args.parser.print_usage(sys.stderr)
+        print(f'{args.parser.prog}: error: {exc}', file=sys.stderr)
         return 2
-    except (RQEmulatorError, ValueError, TypeError, OSError, sqlite3.Error) as exc:
+    except sqlite3.Error as exc:
+        print(f'Error: {_sqlite_message(exc, args)}', file=sys.stderr)
+        return 1
+    except (RQEmulatorError, ValueError, TypeError, OSError) as exc:
         print(f'Error: {exc}', file=sys.stderr)
         return 1
     finally:
         if store is not None:
             store.close()
+        sys.path[:] = saved_path
+
+
+def _parse_command_line(argv):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _cli_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:       # RQ (click) lets options and queue names mix: `worker high -v low`
+        args = args.parser.parse_intermixed_args(argv[argv.index(args.command) + 1:],
+                                                 argparse.Namespace(command=args.command))
+    return args
 
 
 def _cli_parser():
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument('--db', metavar='PATH',
-                        help=f'SQLite file of the jobs (default: ${_DB_ENV}, else ./{_DEFAULT_DB})')
+    common = _common_options()
     parser = argparse.ArgumentParser(prog='rq-emulator', description="RQ's command line, "
                                      'on a SQLite file instead of Redis.')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     _add_worker_command(commands, common)
+    _add_info_command(commands, common)
     _add_enqueue_command(commands, common)
     _add_cron_command(commands, common)
-    info = commands.add_parser('info', parents=[common], help='Show queues and workers.')
-    info.add_argument('queues', nargs='*', metavar='QUEUE')
-    info.add_argument('-r', '--raw', action='store_true', help='plain numbers, no bar charts')
-    info.add_argument('-Q', '--only-queues', action='store_true', help='only the queues')
-    info.add_argument('-W', '--only-workers', action='store_true', help='only the workers')
-    info.set_defaults(run=_cli_info)
-    requeue = commands.add_parser('requeue', parents=[common], help='Requeue failed jobs.')
-    requeue.add_argument('job_ids', nargs='*', metavar='JOB_ID')
-    requeue.add_argument('-q', '--queue', default='default', help="the queue (default: 'default')")
-    requeue.add_argument('-a', '--all', action='store_true', help='every failed job of the queue')
-    requeue.set_defaults(run=_cli_requeue)
-    empty = commands.add_parser('empty', parents=[common], help='Delete the jobs queued.')
-    empty.add_argument('queues', nargs='*', metavar='QUEUE')
-    empty.add_argument('-a', '--all', action='store_true', help='every queue')
-    empty.set_defaults(run=_cli_empty)
-    suspend_ = commands.add_parser('suspend', parents=[common], help='Suspend every worker.')
-    suspend_.add_argument('--duration', type=int, help='seconds (default: until resumed)')
-    suspend_.set_defaults(run=_cli_suspend)
-    commands.add_parser('resume', parents=[common], help='Resume the workers.').set_defaults(
-        run=_cli_resume)
+    _add_requeue_command(commands, common)
+    _add_empty_command(commands, common)
+    _add_suspend_commands(commands, common)
+    for command in commands.choices.values():      # errors show the command's own usage
+        command.set_defaults(parser=command)
     return parser
 
 
+def _common_options():
+    """RQ's shared options (every command takes them), plus --db."""
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group('where the jobs are (one of these, else '
+                                      f'${_DB_ENV}, else ./{_DEFAULT_DB})')
+    where.add_argument('--db', metavar='PATH', help='the SQLite file of the jobs')
+    where.add_argument('-u', '--url', metavar='URL',
+                       help='sqlite:///relative/path.db or sqlite:////absolute/path.db')
+    where.add_argument('-c', '--config', metavar='MODULE',
+                       help="a settings module, as RQ's: REDIS_URL (a sqlite:/// URL here), "
+                            'QUEUES, NAME, DICT_CONFIG')
+    rq_options = common.add_argument_group("RQ's shared options")
+    rq_options.add_argument('-P', '--path', action='append', metavar='DIR',
+                            help="added to sys.path to import job modules (default: '.'); "
+                                 'repeatable')
+    rq_options.add_argument('-w', '--worker-class', metavar='DOTTED.PATH',
+                            help='default: rq_emulator.Worker (rq.* paths mean the emulator)')
+    rq_options.add_argument('-j', '--job-class', metavar='DOTTED.PATH')
+    rq_options.add_argument('--queue-class', metavar='DOTTED.PATH')
+    rq_options.add_argument('-S', '--serializer', metavar='NAME',
+                            help="pickle, json, or a dotted path (a worker reads each job "
+                                 'with the serializer it was enqueued with)')
+    rq_options.add_argument('--connection-class', metavar='DOTTED.PATH', help=argparse.SUPPRESS)
+    for flag, reason in _REFUSED_FLAGS.items():
+        common.add_argument(flag, action=_RefusedFlag, reason=reason)
+    return common
+
+
+class _RefusedFlag(argparse.Action):
+    """An RQ 1.x flag: an error that names it and says why it has no meaning."""
+
+    def __init__(self, option_strings, dest, reason, **kwargs):
+        super().__init__(option_strings, dest, nargs='?', help=argparse.SUPPRESS)
+        self.reason = reason
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f'{option_string}: {self.reason}')
+
+
 def _add_worker_command(commands, common):
-    worker = commands.add_parser('worker', parents=[common], help='Run a worker.')
-    worker.add_argument('queues', nargs='*', metavar='QUEUE', help="default: 'default'")
+    worker = commands.add_parser('worker', parents=[common], help='Run a worker.',
+                                 usage='%(prog)s [options] [QUEUE ...]',
+                                 description='Run a worker, as `rq worker` does.')
+    worker.add_argument('queues', nargs='*', metavar='QUEUE',
+                        help="default: QUEUES of --config, else 'default'")
     worker.add_argument('-b', '--burst', action='store_true', help='quit when the queues are empty')
-    worker.add_argument('-n', '--name')
+    worker.add_argument('-n', '--name', help='default: NAME of --config, else a random one')
     worker.add_argument('--max-jobs', type=int)
     worker.add_argument('--max-idle-time', type=int, metavar='SECONDS')
     worker.add_argument('-s', '--with-scheduler', action='store_true',
                         help='accepted for RQ: every worker here enqueues due scheduled jobs')
     worker.add_argument('-ds', '--dequeue-strategy', default='default',
                         choices=('default', 'round_robin', 'random'))
-    worker.add_argument('-w', '--worker-class', help='dotted path (default: rq_emulator.Worker)')
     worker.add_argument('-t', '--threads', type=int, default=1, help='N workers in threads')
+    worker.add_argument('--results-ttl', type=int, default=DEFAULT_RESULT_TTL, metavar='SECONDS',
+                        help='how long results are kept (default: %(default)s)')
     worker.add_argument('--job-monitoring-interval', type=float, default=30, metavar='SECONDS',
                         help='heartbeat interval; a job whose worker misses 3 is abandoned')
-    worker.add_argument('-P', '--path', action='append', default=[],
-                        help='a directory put first on sys.path, to import job modules')
-    worker.add_argument('-l', '--logging-level', default='INFO', type=str.upper,
-                        choices=('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'))
-    worker.add_argument('-q', '--quiet', action='store_true', help='log warnings only')
-    worker.set_defaults(run=_cli_worker)
+    worker.add_argument('--exception-handler', action='append', metavar='DOTTED.PATH',
+                        help='called as handler(job, exc_type, exc_value, traceback); repeatable')
+    worker.add_argument('-d', '--disable-default-exception-handler', action='store_true',
+                        help='failed jobs are not moved to the failed job registry')
+    worker.add_argument('--disable-job-desc-logging', action='store_true',
+                        help='log job ids, not their descriptions')
+    worker.add_argument('--pid', metavar='FILE', help='write the process id to FILE')
+    worker.add_argument('--worker-ttl', type=int, help=argparse.SUPPRESS)
+    worker.add_argument('--maintenance-interval', type=int, help=argparse.SUPPRESS)
+    _add_logging_options(worker)
+    worker.set_defaults(run=_cli_worker, create_db=True)
+
+
+def _add_logging_options(command):
+    logs = command.add_argument_group('logging (as RQ: INFO and below to stdout, errors to stderr)')
+    levels = logs.add_mutually_exclusive_group()
+    levels.add_argument('-v', '--verbose', action='store_true', help='log DEBUG too')
+    levels.add_argument('-q', '--quiet', action='store_true', help='log warnings and errors only')
+    logs.add_argument('-l', '--logging-level', '--logging_level', dest='logging_level',
+                      type=str.upper, choices=_LEVELS, metavar='LEVEL',
+                      help=f'one of {", ".join(_LEVELS)} (default: INFO)')
+    logs.add_argument('--log-format', default='%(asctime)s %(message)s',
+                      help="default: '%%(asctime)s %%(message)s'")
+    logs.add_argument('--date-format', default='%H:%M:%S', help="default: '%%H:%%M:%%S'")
+
+
+def _add_info_command(commands, common):
+    info = commands.add_parser('info', parents=[common], help='Show queues and workers.',
+                               usage='%(prog)s [options] [QUEUE ...]',
+                               description='Show queues and workers, as `rq info` does.')
+    info.add_argument('queues', nargs='*', metavar='QUEUE', help='default: every queue')
+    info.add_argument('-i', '--interval', type=float, metavar='SECONDS',
+                      help='redraw every SECONDS until Ctrl-C (default: show once)')
+    info.add_argument('-r', '--raw', action='store_true', help='plain numbers, no bar charts')
+    info.add_argument('-Q', '--only-queues', action='store_true', help='only the queues')
+    info.add_argument('-W', '--only-workers', action='store_true', help='only the workers')
+    info.add_argument('-R', '--by-queue', action='store_true', help='the workers of each queue')
+    info.set_defaults(run=_cli_info)
 
 
 def _add_enqueue_command(commands, common):
     enqueue = commands.add_parser(
         'enqueue', parents=[common], help='Enqueue a job.',
-        description="Arguments: 'v' (a string), 'k=v', ':json', 'k:=json', '%%literal', "
-                    "'k%%=literal'; a value '@file' is that file's content.")
+        usage='%(prog)s [options] FUNCTION [ARG ...]',
+        description="Arguments: 'v' (a string), 'k=v', ':json', 'k:=json', '%literal', "
+                    "'k%=literal'; a value '@file' is that file's content.")
     enqueue.add_argument('function', help='dotted path of the function')
     enqueue.add_argument('arguments', nargs='*', metavar='ARG')
     enqueue.add_argument('-q', '--queue', default='default')
@@ -7620,105 +7747,319 @@ def _add_enqueue_command(commands, common):
     enqueue.add_argument('--schedule-in', metavar='DELAY', help="e.g. '10s', '5m', '1h'")
     enqueue.add_argument('--schedule-at', metavar='DATETIME', help='ISO 8601; naive means local')
     enqueue.add_argument('--quiet', action='store_true')
-    enqueue.set_defaults(run=_cli_enqueue)
+    enqueue.set_defaults(run=_cli_enqueue, create_db=True)
+
+
+def _add_requeue_command(commands, common):
+    requeue = commands.add_parser('requeue', parents=[common], help='Requeue failed jobs.',
+                                  usage='%(prog)s [options] [JOB_ID ...]')
+    requeue.add_argument('job_ids', nargs='*', metavar='JOB_ID')
+    requeue.add_argument('-q', '--queue', default='default', help="the queue (default: 'default')")
+    requeue.add_argument('-a', '--all', action='store_true', help='every failed job of the queue')
+    requeue.set_defaults(run=_cli_requeue)
+
+
+def _add_empty_command(commands, common):
+    empty = commands.add_parser('empty', parents=[common], help='Delete the jobs queued.',
+                                usage='%(prog)s [options] [QUEUE ...]')
+    empty.add_argument('queues', nargs='*', metavar='QUEUE')
+    empty.add_argument('-a', '--all', action='store_true', help='every queue')
+    empty.set_defaults(run=_cli_empty)
+
+
+def _add_suspend_commands(commands, common):
+    suspend_ = commands.add_parser('suspend', parents=[common], help='Suspend every worker.')
+    suspend_.add_argument('--duration', type=int, help='seconds (default: until resumed)')
+    suspend_.set_defaults(run=_cli_suspend)
+    commands.add_parser('resume', parents=[common], help='Resume the workers.').set_defaults(
+        run=_cli_resume)
+
+
+# -- what every command shares: path, config, classes, the database ------------------
+
+def _prepare_command(args):
+    """Check the shared options and fill in what they name (classes, settings, the db path)."""
+    for path in args.path or ['.']:         # RQ appends, so a job module never shadows the stdlib
+        sys.path.append(os.path.abspath(path))
+    for dest, reason in _IGNORED_FLAGS.items():
+        if getattr(args, dest, None) is not None:
+            flag = '--' + dest.replace('_', '-')
+            print(f'Warning: {flag} is accepted for RQ and ignored: {reason}', file=sys.stderr)
+    args.settings = _read_config(args.config) if args.config else {}
+    args.worker_class = _cli_class(args.worker_class, '-w/--worker-class', Worker)
+    args.job_class = _cli_class(args.job_class, '-j/--job-class', None)
+    args.queue_class = _cli_class(args.queue_class, '--queue-class', Queue)
+    if args.serializer is not None:
+        try:
+            args.serializer = resolve_serializer(args.serializer)
+        except (ValueError, NotImplementedError) as exc:
+            raise ValueError(f'-S/--serializer: {exc}') from None
+    args.db_path, args.db_source = _database_path(args)
+
+
+def _read_config(module):
+    """RQ's -c/--config: a module's UPPERCASE names."""
+    try:
+        settings = importlib.import_module(module)
+    except ImportError as exc:
+        hint = (f' (give a module name such as {module[:-3]!r}, found on -P/--path)'
+                if module.endswith('.py') else ' (it must be importable from -P/--path)')
+        raise ValueError(f'-c/--config {module!r}: cannot import it: {exc}{hint}') from None
+    return {name: value for name, value in vars(settings).items() if name.isupper()}
+
+
+def _cli_class(path, flag, default):
+    """A class named on the command line; rq.* paths name the emulator's stand-ins."""
+    if path is None:
+        return default
+    module, _, name = path.rpartition('.')
+    if module == 'rq' or module.startswith('rq.'):
+        stand_in = getattr(_rq_modules().get(module), name, None)
+        if stand_in is not None:
+            return stand_in
+    try:
+        return _import_attribute(path)
+    except ValueError:
+        raise ValueError(f'{flag} {path!r}: cannot import it; expected a dotted path such as '
+                          'mypackage.workers.MyWorker, importable from -P/--path') from None
+
+
+def _database_path(args):
+    """The SQLite file and where it was named: --db, -u, -c's REDIS_URL, $RQ_EMULATOR_DB."""
+    if args.db is not None and args.url is not None:
+        raise _UsageError('give the database once: --db PATH or -u sqlite:///PATH, not both')
+    if args.db is not None:
+        return args.db, '--db'
+    if args.url is not None:
+        return _sqlite_url_path(args.url, '-u/--url'), '-u/--url'
+    url = args.settings.get('REDIS_URL')
+    if url is not None:
+        where = f'REDIS_URL of -c {args.config}'
+        return _sqlite_url_path(url, where), where
+    redis_settings = [name for name in _REDIS_SETTINGS if name in args.settings]
+    if redis_settings and not os.environ.get(_DB_ENV):
+        raise _UsageError(f'-c {args.config} sets {", ".join(redis_settings)}: there is no Redis '
+                          "here; set REDIS_URL = 'sqlite:///path/to/jobs.db' instead, or give --db")
+    value = os.environ.get(_DB_ENV)
+    if value:
+        is_url = value.startswith('sqlite:')
+        return (_sqlite_url_path(value, f'${_DB_ENV}') if is_url else value), f'${_DB_ENV}'
+    return _DEFAULT_DB, 'the default'
+
+
+def _sqlite_url_path(url, where):
+    """SQLAlchemy's forms: 'sqlite:///jobs.db' is 'jobs.db', 'sqlite:////var/j.db' is '/var/j.db'."""
+    scheme = url.split(':', 1)[0].lower() if ':' in url else ''
+    if scheme in ('redis', 'rediss', 'unix'):
+        raise _UsageError(f'{where} {url!r} is a Redis URL; rq-emulator keeps its jobs in a SQLite '
+                          'file: give -u sqlite:///path/to/jobs.db (or --db path/to/jobs.db)')
+    path = url[len('sqlite:///'):] if url.startswith('sqlite:///') else ''
+    if not path or path == ':memory:' or '?' in path:
+        raise _UsageError(f"{where} {url!r}: expected 'sqlite:///relative/path.db' or "
+                          "'sqlite:////absolute/path.db' (a file that worker processes share)")
+    return path
+
+
+def _open_store(args):
+    """The command's store; only commands that add jobs (worker, enqueue) may create the file."""
+    path = args.db_path
+    args.db_created = not os.path.exists(path)
+    if args.db_created and not getattr(args, 'create_db', False):
+        raise RQEmulatorError(
+            f'no database at {os.path.abspath(path)!r} (named by {args.db_source}): the file does '
+            'not exist, and nothing was created. Check the path; `rq-emulator worker` or '
+            '`rq-emulator enqueue` create it')
+    return SqliteStore(path)
+
+
+def _sqlite_message(exc, args):
+    path = getattr(args, 'db_path', None)
+    if path is None or path in str(exc):
+        return str(exc)
+    return f'SQLite database {os.path.abspath(path)!r}: {exc}'
 
 
 # -- worker ---------------------------------------------------------------------
 
 def _cli_worker(store, args):
-    for path in reversed(args.path):
-        sys.path.insert(0, path)
-    if is_suspended(store):
-        print(_SUSPENDED_MESSAGE, file=sys.stderr)
-        return 1
-    worker_class = _import_attribute(args.worker_class) if args.worker_class else Worker
-    queues = args.queues or ['default']
-    options = dict(max_jobs=args.max_jobs, max_idle_time=args.max_idle_time,
-                   dequeue_strategy=args.dequeue_strategy)
-    with _cli_logging('WARNING' if args.quiet else args.logging_level):
-        if args.threads > 1:
-            pool = WorkerPool(queues, connection=store, num_workers=args.threads,
-                              name=args.name, worker_class=worker_class,
-                              job_monitoring_interval=args.job_monitoring_interval)
-            with _SignalStop(pool.workers):
-                pool.start(burst=args.burst, **options)
-        else:
-            worker = worker_class(queues, name=args.name, connection=store,
-                                  job_monitoring_interval=args.job_monitoring_interval)
-            with _SignalStop([worker]):
-                worker.work(burst=args.burst, with_scheduler=True, **options)
-    return 0
+    settings = args.settings
+    queues = args.queues or settings.get('QUEUES') or ['default']
+    handlers = [_cli_class(path, '--exception-handler', None)
+                for path in args.exception_handler or ()]
+    with _cli_logging(args, settings.get('DICT_CONFIG')):
+        if args.db_created:
+            _log.info('Created the database %s', os.path.abspath(args.db_path))
+        if args.pid:
+            with open(os.path.expanduser(args.pid), 'w', encoding='ascii') as file:
+                file.write(str(os.getpid()))
+        if is_suspended(store):
+            print(_SUSPENDED_MESSAGE, file=sys.stderr)
+            return 1
+        options = dict(name=args.name or settings.get('NAME'), connection=store,
+                       job_class=args.job_class, queue_class=args.queue_class,
+                       exception_handlers=handlers or None, serializer=args.serializer,
+                       default_result_ttl=args.results_ttl,
+                       disable_default_exception_handler=args.disable_default_exception_handler,
+                       log_job_description=not args.disable_job_desc_logging,
+                       job_monitoring_interval=args.job_monitoring_interval)
+        workers = _run_workers(args, queues, options)
+    crashed = [worker for worker in workers if getattr(worker, '_crash', None) is not None]
+    for worker in crashed:
+        print(f'Error: worker {worker.name} stopped by an unexpected error: '
+              f'{_sqlite_message(worker._crash, args)}', file=sys.stderr)
+    return 1 if crashed else 0
+
+
+def _run_workers(args, queues, options):
+    work = dict(max_jobs=args.max_jobs, max_idle_time=args.max_idle_time,
+                dequeue_strategy=args.dequeue_strategy)
+    if args.threads > 1:
+        pool = WorkerPool(queues, num_workers=args.threads, worker_class=args.worker_class,
+                          **options)
+        with _SignalStop(pool.workers):
+            pool.start(burst=args.burst, **work)
+        return pool.workers
+    worker = args.worker_class(queues, **options)
+    with _SignalStop([worker]):
+        worker.work(burst=args.burst, with_scheduler=True, **work)
+    return [worker]
 
 
 @contextlib.contextmanager
-def _cli_logging(level):
-    """Log the emulator's records to stderr in RQ's format while the worker runs."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S'))
+def _cli_logging(args, dict_config=None):
+    """Log as RQ's worker does while it runs: RQ's format, INFO to stdout, errors to stderr.
+
+    As RQ does, no handler is added when logging is configured already (DICT_CONFIG
+    of --config, or a handler of the application's own).
+    """
+    if dict_config:
+        logging.config.dictConfig(_emulator_dict_config(dict_config))
+    level = ('DEBUG' if args.verbose else 'WARNING' if args.quiet
+             else args.logging_level or 'INFO')
+    handlers = []
+    if not _has_log_handler(_log):
+        for stream, wanted in ((sys.stdout, lambda r: r.levelno < logging.ERROR),
+                               (sys.stderr, lambda r: r.levelno >= logging.ERROR)):
+            handler = logging.StreamHandler(stream)
+            handler.setFormatter(_RQFormatter(args.log_format, args.date_format, stream))
+            handler.addFilter(wanted)
+            handlers.append(handler)
     old_level = _log.level
-    _log.addHandler(handler)
+    for handler in handlers:
+        _log.addHandler(handler)
     _log.setLevel(level)
     try:
         yield
     finally:
-        _log.removeHandler(handler)
+        for handler in handlers:
+            _log.removeHandler(handler)
         _log.setLevel(old_level)
 
 
-class _SignalStop:
-    """SIGINT/SIGTERM while workers run: the first stops them after the job in hand, the
-    second ends the process at once (its job stays started, to be found abandoned)."""
+def _has_log_handler(logger):
+    while logger is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
+            return True
+        logger = logger.parent if logger.propagate else None
+    return False
 
-    def __init__(self, workers):
-        self.workers = workers
-        self.received = 0
-        self.saved = {}
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for name in ('SIGINT', 'SIGTERM'):
-                if hasattr(signal, name):
-                    self.saved[name] = signal.signal(getattr(signal, name), self.handle)
-        return self
+def _emulator_dict_config(config):
+    """RQ users configure the 'rq.worker' (or 'rq') logger: the emulator's logs as 'rq_emulator'."""
+    loggers = dict(config.get('loggers') or {})
+    for name in ('rq.worker', 'rq'):
+        if name in loggers and _log.name not in loggers:
+            loggers[_log.name] = loggers[name]
+    return dict(config, loggers=loggers)
 
-    def __exit__(self, *exc_info):
-        for name, handler in self.saved.items():
-            signal.signal(getattr(signal, name), handler)
 
-    def handle(self, signum, frame):
-        self.received += 1
-        if self.received > 1:
-            _log.warning('Cold shut down')
-            logging.shutdown()
-            os._exit(1)
-        # request_stop opens a transaction: not in here, where the main thread may hold one.
-        threading.Thread(target=self.stop_workers, args=(signal.Signals(signum).name,),
-                         name='rq-cli-stop', daemon=True).start()
+class _RQFormatter(logging.Formatter):
+    """RQ's colours, on a terminal only: queue names green, jobs blue, in RQ's messages.
 
-    def stop_workers(self, signal_name):
-        for worker in self.workers:
-            worker.request_stop()
-        _log.warning('Warm shut down requested (%s): the job in hand finishes first; '
-                     'signal again to stop at once', signal_name)
+    Levels and tracebacks are never coloured, as in RQ; ``NO_COLOR`` turns colours off.
+    """
+
+    colours = {     # RQ's message -> the colour of each of its arguments
+        '*** Listening on %s...': ('32',),
+        'Worker %s: %s: %s (%s)': (None, '32', '34', None),     # queue: description (id)
+        'Worker %s: %s: %s': (None, '32', None),               # queue: id
+        'Worker %s: dequeued job %s from %s': (None, '34', '32'),
+    }
+
+    def __init__(self, fmt, datefmt, stream):
+        super().__init__(fmt, datefmt)
+        isatty = getattr(stream, 'isatty', None)
+        self.colour = bool(isatty and isatty()) and not os.environ.get('NO_COLOR')
+
+    def formatMessage(self, record):
+        colours = self.colours.get(record.msg) if self.colour else None
+        if colours and isinstance(record.args, tuple) and len(record.args) == len(colours):
+            record = logging.makeLogRecord(dict(record.__dict__))
+            record.message = record.msg % tuple(
+                arg if code is None else f'\x1b[{code}m{arg}\x1b[39;49;00m'
+                for arg, code in zip(record.args, colours))
+        return super().formatMessage(record)
+
+
+class _SignalStop(_StopOnSignals):
+    """The command-line worker's signals: the second one ends the process at once (its job
+    stays started, to be found abandoned)."""
+
+    replace_any = True
+
+    def cold(self):
+        logging.shutdown()
+        os._exit(1)
 
 
 # -- info -------------------------------------------------------------------------
 
 def _cli_info(store, args):
-    queues = [Queue(name, connection=store) for name in args.queues] or Queue.all(connection=store)
+    queue_class = args.queue_class
+    if args.queues:
+        queues = [queue_class(name, connection=store) for name in args.queues]
+    else:
+        queues = queue_class.all(connection=store)
+    for queue in queues:
+        clean_registries(queue)
+    colour = _stdout_is_terminal()
+    try:
+        while True:
+            if args.interval and colour:
+                print('\x1b[2J\x1b[1;1H', end='')         # clear the screen, as click.clear()
+            _show_info(store, queues, args, colour)
+            if not args.interval:
+                return 0
+            sys.stdout.flush()
+            _info_pause(args.interval)
+    except KeyboardInterrupt:
+        print()
+        return 0
+
+
+def _info_pause(seconds):
+    threading.Event().wait(seconds)      # Ctrl-C interrupts it
+
+
+def _stdout_is_terminal():
+    isatty = getattr(sys.stdout, 'isatty', None)
+    return bool(isatty and isatty()) and not os.environ.get('NO_COLOR')
+
+
+def _show_info(store, queues, args, colour):
     if not args.only_workers:
-        _show_queues(queues, args.raw)
-    if not args.only_queues:
-        if not (args.only_workers or args.raw):
-            print()
-        _show_workers(store, queues, args.queues, args.raw)
-        _show_cron_schedulers(store, args.raw)
-    if not (args.only_queues or args.only_workers or args.raw):
+        _show_queues(queues, args.raw, colour)
+    if args.only_queues:
+        return
+    if not (args.only_workers or args.raw):
+        print()
+    _show_workers(store, queues, args, colour)
+    _show_cron_schedulers(store, args.raw)
+    if not (args.only_workers or args.raw):
         print(f'\nUpdated: {datetime.datetime.now()}')
-    return 0
 
 
-def _show_queues(queues, raw):
+def _show_queues(queues, raw, colour):
     counts = [queue.count for queue in queues]
     top = max(counts, default=0)
     scale = next((s for s in (20, 50, 100, 200, 400, 600, 800, 1000) if top <= s), top)
@@ -7734,7 +8075,8 @@ def _show_queues(queues, raw):
         if raw:
             print(f'queue {queue.name} {count}, {detail}')
         else:
-            print(f'{queue.name:<12} |{bar * int(ratio * count)} {count}, {detail}')
+            chart = _paint('|' + bar * int(ratio * count), '32', colour)
+            print(f'{queue.name:<12} {chart} {count}, {detail}')
     if not raw:
         print(f'{len(queues)} queues, {sum(counts)} jobs total')
 
@@ -7747,18 +8089,39 @@ def _bar_character():
     return '\u2588'
 
 
-def _show_workers(store, queues, only_names, raw):
-    workers = sorted(Worker.all(connection=store), key=lambda w: w.name)
-    if only_names:
-        workers = [w for w in workers if set(w.queue_names()) & set(only_names)]
-    for worker in workers:
-        state = worker.get_state()
-        state = state.value if isinstance(state, enum.Enum) else state
-        if raw:
-            print(f'worker {worker.name} {state} {",".join(worker.queue_names())}')
-        else:
-            print(f'{worker.name} {state}: {", ".join(worker.queue_names())}')
-    if not raw:
+def _paint(text, code, colour):
+    return f'\x1b[{code}m{text}\x1b[0m' if colour else text
+
+
+def _state_text(worker, colour):
+    state = worker.get_state()
+    state = getattr(state, 'value', state)
+    code = {'busy': '31', 'idle': '32', 'suspended': '33'}.get(state)
+    return _paint(state, code, colour) if code else state
+
+
+def _show_workers(store, queues, args, colour):
+    """RQ's worker lines: ``name (host pid): state q1, q2. jobs: N finished, M failed``."""
+    workers = sorted(args.worker_class.all(connection=store), key=lambda w: w.name)
+    if args.queues:
+        workers = [w for w in workers if set(w.queue_names()) & set(args.queues)]
+    if args.by_queue:
+        width = max((len(queue.name) for queue in queues), default=0) + 1
+        for queue in queues:
+            names = sorted(f'{w.name} ({_state_text(w, colour)})' for w in workers
+                           if queue.name in w.queue_names())
+            print(f'{queue.name + ":":<{width}} {", ".join(names) or "–"}')
+    else:
+        for worker in workers:
+            name = f'{worker.name} ({worker.hostname} {worker.pid})'
+            jobs = (f'jobs: {worker.successful_job_count} finished, '
+                    f'{worker.failed_job_count} failed')
+            queue_names = ', '.join(worker.queue_names())
+            if args.raw:
+                print(f'worker {name} {_state_text(worker, False)} {queue_names}. {jobs}')
+            else:
+                print(f'{name}: {_state_text(worker, colour)} {queue_names}. {jobs}')
+    if not args.raw:
         print(f'{len(workers)} workers, {len(queues)} queues')
 
 
@@ -7783,27 +8146,18 @@ def _add_cron_command(commands, common):
         description="CONFIG is a file or module that calls rq.cron.register(...) (or "
                     "rq_emulator.cron.register); 'import rq' means the emulator while it loads.")
     cron_.add_argument('config_path', metavar='CONFIG', help='file path or dotted module path')
-    cron_.add_argument('-l', '--logging-level', default='INFO', type=str.upper,
-                       choices=('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'))
-    cron_.add_argument('-P', '--path', action='append', default=[],
-                       help="a directory put first on sys.path (default: '.')")
-    cron_.add_argument('--queue-class', help='dotted path of the Queue class that enqueues')
-    for flag in (('-u', '--url'), ('-c', '--config'), ('-w', '--worker-class'),
-                 ('-j', '--job-class'), ('--connection-class',), ('-S', '--serializer')):
-        cron_.add_argument(*flag, help='accepted for RQ; ignored here')
-    cron_.set_defaults(run=_cli_cron)
+    _add_logging_options(cron_)
+    cron_.set_defaults(run=_cli_cron, create_db=True)
 
 
 def _cli_cron(store, args):
-    for path in reversed(args.path or ['.']):
-        sys.path.insert(0, os.path.abspath(path))
     installed = _saved_modules is None
     install_as_rq()                     # configuration files written for RQ say `from rq import cron`
     try:
-        with _cli_logging(args.logging_level):
+        with _cli_logging(args, args.settings.get('DICT_CONFIG')):
             scheduler = CronScheduler(connection=store)
-            if args.queue_class:
-                scheduler.queue_class = _import_attribute(args.queue_class)
+            if args.queue_class is not Queue:
+                scheduler.queue_class = args.queue_class
             try:
                 scheduler.load_config_from_file(args.config_path)
             except ImportError as exc:
@@ -7822,7 +8176,10 @@ def _cli_enqueue(store, args):
     func_args, func_kwargs = _parse_function_args(args.arguments)
     when = _schedule_time(args.schedule_in, args.schedule_at)
     retry = Retry(args.retry_max, args.retry_interval or 0) if args.retry_max > 0 else None
-    queue = Queue(args.queue, connection=store)
+    if args.db_created and not args.quiet:
+        print(f'Created the database {os.path.abspath(args.db_path)}', file=sys.stderr)
+    queue = args.queue_class(args.queue, connection=store, serializer=args.serializer,
+                             job_class=args.job_class)
     job = queue.create_job(args.function, func_args, func_kwargs, timeout=args.timeout,
                            result_ttl=args.result_ttl, ttl=args.ttl, failure_ttl=args.failure_ttl,
                            description=args.description, depends_on=args.depends_on,
@@ -7834,7 +8191,8 @@ def _cli_enqueue(store, args):
         job.enqueue_at_front = args.at_front
         queue.schedule_job(job, when)
     if not args.quiet:
-        print(f"Enqueued {job.get_call_string()} with job-id '{job.id}'.")
+        call = _paint(job.get_call_string(), '34', _stdout_is_terminal())
+        print(f"Enqueued {call} with job-id '{job.id}'.")
     return 0
 
 
@@ -7899,7 +8257,8 @@ def _schedule_time(schedule_in, schedule_at):
 # -- requeue, empty, suspend, resume -------------------------------------------------
 
 def _cli_requeue(store, args):
-    registry = Queue(args.queue, connection=store).failed_job_registry
+    queue = args.queue_class(args.queue, connection=store)
+    registry = queue.failed_job_registry
     job_ids = registry.get_job_ids() if args.all else args.job_ids
     if not job_ids:
         print('Nothing to do')
@@ -7909,8 +8268,12 @@ def _cli_requeue(store, args):
     for job_id in job_ids:
         try:
             registry.requeue(job_id)
-        except (InvalidJobOperation, InvalidJobOperationError, NoSuchJobError):
+        except NoSuchJobError:
             failures += 1
+            print(f'Unable to requeue {job_id!r}: there is no job with this id', file=sys.stderr)
+        except (InvalidJobOperation, InvalidJobOperationError) as exc:
+            failures += 1
+            print(f'Unable to requeue {job_id!r}: {exc}', file=sys.stderr)
     if failures:
         print(f'Unable to requeue {failures} jobs from failed job registry')
     return 0

@@ -157,7 +157,7 @@ class WorkerCommandTests(CliTestCase):
         jobs[0].refresh()
         self.assertEqual(jobs[0].worker_name, 'w-burst')
         self.assertEqual(failing.get_status(), JobStatus.FAILED)
-        self.assertIn('cli_jobs.add(0, 1)', err)          # RQ's log line for each job
+        self.assertIn('cli_jobs.add(0, 1)', out)          # RQ's log line for each job, on stdout
         self.assertEqual(Worker.all(connection=self.store), [])
 
     def test_quiet_and_logging_level(self):
@@ -273,9 +273,12 @@ class AdminCommandTests(CliTestCase):
         self.addCleanup(worker.stop, 10)
         code, out, _ = self.cli('info', '-W')
         self.assertEqual(code, 0)
-        self.assertRegex(out, r'^w-info (started|idle): default, low\n1 workers, \d+ queues\n$')
+        host = re.escape(worker.hostname)
+        self.assertRegex(out, rf'^w-info \({host} {os.getpid()}\): (started|idle) default, low\. '
+                              r'jobs: 0 finished, 0 failed\n1 workers, \d+ queues\n$')
         code, out, _ = self.cli('info', '-W', '--raw')
-        self.assertRegex(out, r'^worker w-info (started|idle) default,low\n$')
+        self.assertRegex(out, rf'^worker w-info \({host} {os.getpid()}\) (started|idle) '
+                              r'default, low\. jobs: 0 finished, 0 failed\n$')
         code, out, _ = self.cli('info', '-W', 'other')
         self.assertEqual(out, '0 workers, 1 queues\n')
         self.assertTrue(worker.stop(10))
@@ -379,13 +382,13 @@ class WorkerProcessTests(CliTestCase):
             pause.wait(0.05)
         self.fail(f'job {job.id} was not started; status {job.get_status()}')
 
-    def read_stderr_until(self, proc, text):
+    def read_stdout_until(self, proc, text):
         lines = []
-        for line in proc.stderr:                    # EOF if the child dies
+        for line in proc.stdout:                    # EOF if the child dies
             lines.append(line)
             if text in line:
                 return lines
-        self.fail(f'{text!r} never logged; stderr: {"".join(lines)}')
+        self.fail(f'{text!r} never logged; stdout: {"".join(lines)}')
 
     def test_burst_worker_process(self):
         jobs = [self.q.enqueue('cli_jobs.add', i, 10) for i in range(3)]
@@ -397,7 +400,7 @@ class WorkerProcessTests(CliTestCase):
         self.assertEqual([j.return_value() for j in jobs], [10, 11, 12])
         self.assertEqual(failing.get_status(), JobStatus.FAILED)
         self.assertIn('ValueError: no', failing.exc_info)
-        self.assertIn('cli_jobs.add(0, 10)', err)
+        self.assertIn('cli_jobs.add(0, 10)', out)
         self.assertEqual(Worker.all(connection=self.store), [])
 
     def test_max_idle_time_ends_a_worker_process(self):
@@ -417,7 +420,7 @@ class WorkerProcessTests(CliTestCase):
                 proc = self.start_worker(queue.name, '--name', f'w-{signum.name}')
                 self.wait_until_started(job, proc)
                 proc.send_signal(signum)
-                self.read_stderr_until(proc, 'Warm shut down requested')
+                self.read_stdout_until(proc, 'warm shut down requested')
                 self.assertIsNone(proc.poll())          # the job in hand still runs
                 self.path(f'go-{signum.name}', '')
                 proc.communicate(timeout=30)
@@ -431,7 +434,7 @@ class WorkerProcessTests(CliTestCase):
         proc = self.start_worker()
         self.wait_until_started(job, proc)
         proc.send_signal(signal.SIGTERM)
-        self.read_stderr_until(proc, 'Warm shut down requested')
+        self.read_stdout_until(proc, 'warm shut down requested')
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 1)

@@ -392,8 +392,8 @@ class UtilsAndDefaultsTests(FrontDoorTestCase):
             utils.import_job_class('rq.Queue')
         self.assertEqual(utils.parse_names([rq.Queue('a', connection=self.store), 'b']),
                          ['a', 'b'])
-        self.assertEqual(utils.get_connection_from_queues(['b', rq.Queue('a', connection=self.store)]),
-                      self.store)
+        queue = rq.Queue('a', connection=self.store)
+        self.assertIs(utils.get_connection_from_queues(['b', queue]), queue.connection)
 
     def test_rq_defaults_have_rqs_values(self):
         from rq import defaults
@@ -610,10 +610,12 @@ class CliTests(FrontDoorTestCase):
         self.assertEqual(self.invoke('suspend').exit_code, 0)
         self.assertEqual(self.invoke('resume').exit_code, 0)
 
-    def test_an_option_the_emulator_lacks_is_a_usage_error_naming_it(self):
+    def test_an_option_without_meaning_here_is_named(self):
         result = self.invoke('worker', '--burst', '--maintenance-interval', '5')
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn('rq_emulator does not emulate option --maintenance-interval', result.output)
+        self.assertEqual(result.exit_code, 0, result.output)
+        result = self.invoke('worker', '--burst', '--sentry-dsn', 'https://x@y/1')
+        self.assertEqual(result.exit_code, 2, result.output)
+        self.assertIn('--sentry-dsn', result.output)
 
     def test_helpers(self):
         from rq.cli import helpers
