@@ -4658,7 +4658,7 @@ def _dash_list_html(server, data, path):
 def _dash_row_html(server, job, kind, extra, path):
     if 'unreadable' in job:
         return (f'<tr><td>{_dash_job_link(job["id"])}</td><td colspan="6" class="bad unreadable">'
-                f'{_esc(job["unreadable"])}</td></tr>')
+                f'cannot be read: {_esc(job["unreadable"])}</td></tr>')
     key = {'scheduled': 'scheduled_for', 'failed': 'error'}.get(kind)
     cells = [_dash_job_link(job['id']), f'<span class="status {_esc(job["status"])}">'
              f'{_esc(job["status"])}</span>', _dash_value(job['description']),
