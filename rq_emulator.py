@@ -4119,7 +4119,7 @@ class _DashboardHandler(http.server.BaseHTTPRequestHandler):
         self.send_header('Cache-Control', 'no-store')
         self.send_header('X-Frame-Options', 'DENY')
         self.send_header('X-Content-Type-Options', 'nosniff')
-        self.send_header('Referrer-Policy', 'no-referrer')
+        self.send_header('Referrer-Policy', 'same-origin')   # no-referrer makes Origin 'null'
         self.send_header('Cross-Origin-Resource-Policy', 'same-origin')
         self.send_header('Content-Security-Policy', (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
@@ -4492,6 +4492,7 @@ button.danger {{ color: #9b1c1c; }}
 .started {{ color: #1f5fa8; }} .muted, footer {{ color: #66707c; }}
 nav.tabs a, nav.pages a {{ margin-right: 10px; }} nav.tabs a.here {{ font-weight: 700; }}
 footer {{ padding: 4px 16px 16px; }}
+td.actions {{ white-space: nowrap; }} #jobs {{ width: 100%; }} #jobs td {{ overflow-wrap: anywhere; }} td.id {{ font: 12px ui-monospace, monospace; }} div.bar {{ margin: 8px 0; }}
 </style></head>
 <body><header><a href="/">rq-emulator</a><a href="/">Queues</a><a href="/workers">Workers</a>
 {cron_link}<a href="/metrics">Metrics</a><a href="/api{api_path}" id="json-link">JSON</a>{badges}
@@ -4500,7 +4501,7 @@ footer {{ padding: 4px 16px 16px; }}
 <main>
 {body}
 </main>
-<footer>{store} &middot; <span id="refresh-status">{refresh_text}</span></footer>
+<footer>{store} &middot; times are UTC &middot; <span id="refresh-status">{refresh_text}</span></footer>
 <script nonce="{nonce}">
 (function () {{
   var every = {refresh_ms}, busy = false, status = document.getElementById('refresh-status');
@@ -4565,8 +4566,8 @@ def _dash_value(value, pre=False):
     if value is None or value == '':
         return '<span class="muted">–</span>'
     if isinstance(value, datetime.datetime):
-        text = value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')
-        return f'<time datetime="{_esc(value.isoformat())}">{_esc(text)}</time>'
+        text = value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S')
+        return f'<time datetime="{_esc(value.isoformat())}" title="UTC">{_esc(text)}</time>'
     if isinstance(value, float):
         value = f'{value:.3f}'
     return f'<pre>{_esc(value)}</pre>' if pre else _esc(value)
@@ -4581,6 +4582,10 @@ def _dash_button(server, action, label, fields, path, danger=False, ident=None):
     attrs = (f' id="{_esc(ident)}"' if ident else '') + (' class="danger"' if danger else '')
     return (f'<form class="inline" method="post" action="/actions/{_esc(action)}">{hidden}'
             f'<button type="submit" data-action="{_esc(action)}"{attrs}>{_esc(label)}</button></form>')
+
+
+def _dash_plural(count, noun):
+    return f'{count} {noun}' + ('' if count == 1 else 's')
 
 
 def _dash_job_link(job_id):
@@ -4605,12 +4610,13 @@ def _dash_overview_html(server, data, path):
             actions += _dash_button(server, 'empty', 'Empty queue',
                                     [('queue', name), ('registry', 'queued')], path, danger=True)
         rows.append(f'<tr><th><a href="{_esc(_dash_list_url(name, "queued"))}">{_esc(name)}</a>'
-                    f'</th>{cells}<td>{actions}</td></tr>')
+                    f'</th>{cells}<td class="actions">{actions}</td></tr>')
     head = ''.join(f'<th>{kind}</th>' for kind in _DASH_KINDS)
     table = (f'<table id="queues"><tr><th>queue</th>{head}<th></th></tr>{"".join(rows)}</table>'
              if rows else '<p class="muted">No queue yet.</p>')
-    body = (f'<h1>Queues</h1>{table}<h2>Workers</h2><p><a href="/workers">{data["workers"]} '
-            f'workers</a> &middot; {_dash_suspension_html(server, data["suspended"], path)}</p>')
+    body = (f'<h1>Queues</h1>{table}<h2>Workers</h2><div class="bar"><a href="/workers">'
+            f'{_dash_plural(data["workers"], "worker")}</a> &middot; '
+            f'{_dash_suspension_html(server, data["suspended"], path)}</div>')
     if data['cron_schedulers'] is not None:
         body += _dash_cron_html(server, data, path, heading='h2')
     return body
@@ -4639,7 +4645,7 @@ def _dash_list_html(server, data, path):
              f'<a href="{url(1, other)}">{"oldest" if other == "asc" else "newest"} first</a>']
     nav = f'<nav class="pages">{" ".join(link for link in links if link)}</nav>'
     extra = {'scheduled': 'due', 'failed': 'error'}.get(kind)
-    head = ('<tr><th>id</th><th>status</th><th>description</th><th>created</th>'
+    head = ('<tr><th>id</th><th>status</th><th>description</th>'
             f'<th>{"ended" if kind in ("finished", "failed") else "enqueued"}</th>'
             + (f'<th>{extra}</th>' if extra else '') + '<th></th></tr>')
     rows = ''.join(_dash_row_html(server, job, kind, extra, path) for job in data['jobs'])
@@ -4651,23 +4657,24 @@ def _dash_list_html(server, data, path):
         actions += _dash_button(server, 'empty', f'Empty {kind}', [('queue', queue),
                                 ('registry', kind)], path, danger=True, ident='empty')
     return (f'<h1>Queue {_esc(queue)}: {kind}</h1><nav class="tabs">{tabs}</nav>'
-            f'<p>{data["total"]} jobs, newest first unless asked otherwise. {actions}</p>{nav}'
+            f'<div class="bar">{_dash_plural(data["total"], "job")}, '
+            f'{"newest" if data["order"] == "desc" else "oldest"} first. {actions}</div>{nav}'
             f'<table id="jobs">{head}{rows}</table>{nav}')
 
 
 def _dash_row_html(server, job, kind, extra, path):
     if 'unreadable' in job:
-        return (f'<tr><td>{_dash_job_link(job["id"])}</td><td colspan="6" class="bad unreadable">'
+        return (f'<tr><td>{_dash_job_link(job["id"])}</td><td colspan="5" class="bad unreadable">'
                 f'cannot be read: {_esc(job["unreadable"])}</td></tr>')
     key = {'scheduled': 'scheduled_for', 'failed': 'error'}.get(kind)
     cells = [_dash_job_link(job['id']), f'<span class="status {_esc(job["status"])}">'
              f'{_esc(job["status"])}</span>', _dash_value(job['description']),
-             _dash_value(job['created_at']),
              _dash_value(job['ended_at'] if kind in ('finished', 'failed') else job['enqueued_at'])]
     if extra:
         cells.append(_dash_value(job.get(key)))
-    cells.append(_dash_job_actions(server, job['id'], job['status'], path))
-    return '<tr>' + ''.join(f'<td>{cell}</td>' for cell in cells) + '</tr>'
+    actions = _dash_job_actions(server, job['id'], job['status'], path)
+    return (f'<tr><td class="id">{cells[0]}</td>' + ''.join(f'<td>{cell}</td>' for cell in cells[1:])
+            + f'<td class="actions">{actions}</td></tr>')
 
 
 def _dash_job_actions(server, job_id, status, path, ids=False):
@@ -4720,7 +4727,7 @@ def _dash_job_html(server, job, path):
         f'{_dash_value(r["return_value"] if r["type"] == "successful" else r["exc_string"], pre=True)}'
         '</td></tr>' for r in job['results'])
     actions = _dash_job_actions(server, job['id'], job['status'], path, ids=True)
-    return (f'{title}<p>{actions}</p><table id="job">{table}</table>{full}<h2>Results</h2>'
+    return (f'{title}<div class="bar">{actions}</div><table id="job">{table}</table>{full}<h2>Results</h2>'
             '<table id="results"><tr><th>id</th><th>type</th><th>at</th><th>worker</th>'
             f'<th>value or exception</th></tr>{results}</table>')
 
@@ -4750,7 +4757,7 @@ def _dash_workers_html(server, data, path):
         'working time (s)', 'started', 'last heartbeat'))
     table = (f'<table id="workers"><tr>{head}</tr>{"".join(rows)}</table>' if rows
              else '<p class="muted">No worker is running.</p>')
-    return (f'<h1>Workers</h1><p>{_dash_suspension_html(server, data["suspended"], path)}</p>'
+    return (f'<h1>Workers</h1><div class="bar">{_dash_suspension_html(server, data["suspended"], path)}</div>'
             f'{table}')
 
 
@@ -4782,10 +4789,10 @@ def _dash_confirm_page(server, action, question, form):
     fields.append(('confirmed', '1'))
     back = form.get('next', '/')
     back = back if back.startswith('/') and not back.startswith('//') else '/'
-    body = (f'<h1>Are you sure?</h1><p id="question">{_esc(question)}</p><p>'
+    body = (f'<h1>Are you sure?</h1><p id="question">{_esc(question)}</p><div class="bar">'
             + _dash_button(server, action, f'Yes, {action}', fields, back, danger=True,
                            ident='confirm')
-            + f' <a href="{_esc(back)}" id="back">No, go back</a></p>')
+            + f' <a href="{_esc(back)}" id="back">No, go back</a></div>')
     return _DASH_TEMPLATE.format(
         title='Are you sure?', nonce=nonce, body=body, badges='', cron_link='', api_path='',
         store=_esc(repr(server.store)), refresh_ms=0, refresh_text='no auto-refresh here')
