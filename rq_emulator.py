@@ -3962,11 +3962,11 @@ class _DashboardServer(http.server.ThreadingHTTPServer):
         self.port = self.server_address[1]
         self.loopback = _dash_is_loopback(host)
         name = f'[{host.strip("[]")}]' if ':' in host else host
-        self.url = f'http://{"127.0.0.1" if host in ("", "0.0.0.0") else name}:{self.port}/'
-        names = set(_LOOPBACK_NAMES) if self.loopback or host in ('', '0.0.0.0', '::') else set()
-        names.update(name.lower() for name in (name, *allowed_hosts))
-        self.allowed_hosts = {n if n.rsplit(':', 1)[-1].isdigit() and not n.endswith(']')
-                              else f'{n}:{self.port}' for n in names}
+        everywhere = host in ('', '0.0.0.0', '[::]', '::')
+        self.url = f'http://{"127.0.0.1" if everywhere else name}:{self.port}/'
+        # What the Host header may say (a DNS-rebinding page says its own name): name:port.
+        names = [name, *allowed_hosts] + list(_LOOPBACK_NAMES if self.loopback or everywhere else ())
+        self.allowed_hosts = {_dash_with_port(n.lower(), self.port) for n in names}
         self._thread = None
 
     def server_bind(self):
@@ -3994,6 +3994,11 @@ class _DashboardServer(http.server.ThreadingHTTPServer):
 
     def __exit__(self, *exc_info):
         self.shutdown()
+
+
+def _dash_with_port(name, port):
+    tail = name.rsplit(']', 1)[-1]
+    return name if ':' in tail else f'{name}:{port}'
 
 
 def _dash_is_loopback(host):
@@ -4061,10 +4066,7 @@ class _DashboardHandler(http.server.BaseHTTPRequestHandler):
 
     def _check_request(self, method):
         server = self.server
-        host = (self.headers.get('Host') or '').lower()
-        if ':' not in host.rsplit(']', 1)[-1]:
-            host += ':80'
-        if host not in server.allowed_hosts:
+        if _dash_with_port((self.headers.get('Host') or '').lower(), 80) not in server.allowed_hosts:
             raise _DashHTTPError(400, f'Host {self.headers.get("Host")!r} is not this dashboard '
                                       f'(expected one of {", ".join(sorted(server.allowed_hosts))}; '
                                       'allowed_hosts / --allowed-host add names)')
@@ -4145,6 +4147,8 @@ def _dash_get(server, parts, query, path, nonce):
     if parts == ['jobs'] and 'id' in query:
         job_id = query['id'][-1].strip()
         return 303, 'text/html', '', f'/{"api/" if api else ""}jobs/{_dash_quote(job_id)}'
+    if len(parts) == 2 and parts[0] == 'queues':
+        return 303, 'text/html', '', f'/{"api/" if api else ""}queues/{_dash_quote(parts[1])}/queued'
     if parts in ([''], ['queues']):
         data, render = _dash_overview(store), _dash_overview_html
     elif len(parts) == 3 and parts[0] == 'queues':

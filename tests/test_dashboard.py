@@ -187,6 +187,8 @@ class PagesTest(DashboardCase):
         status, headers, _ = request(self.server, f'/jobs?id={self.started.id}')
         self.assertEqual((status, headers['Location']), (303, f'/jobs/{self.started.id}'))
         self.assertIn('<form method="get" action="/jobs">', self.get('/'))
+        status, headers, _ = request(self.server, '/queues/slow')
+        self.assertEqual((status, headers['Location']), (303, '/queues/slow/queued'))
         text = self.get('/jobs/no-such-job', status=404)
         self.assertIn("no job &#x27;no-such-job&#x27;", text)
 
@@ -553,6 +555,29 @@ class PaginationTest(unittest.TestCase):
         self.assertIn('href="/queues/paged/queued?page=3"', text)
         self.assertIn('href="/queues/paged/queued?page=1&amp;order=asc"', text)
         self.assertIn('page 2 of 3', text)
+
+
+@unittest.skipUnless(hasattr(rq_emulator, 'CronScheduler'), 'this version has no CronScheduler')
+class CronTest(unittest.TestCase):
+
+    def test_cron_schedulers_and_their_jobs(self):
+        store = MemoryStore()
+        scheduler = rq_emulator.CronScheduler(connection=store, name=PAYLOAD)
+        scheduler.register(echo, queue_name='maintenance', args=(1,), interval=1800)
+        scheduler.register(echo, queue_name='email', cron='30 10 * * 2', name=PAYLOAD)
+        scheduler.register_birth()
+        self.addCleanup(scheduler.register_death)
+        with rq_emulator.serve_dashboard(connection=store, port=0) as server:
+            (data,) = api(server, '/cron')['cron_schedulers']
+            self.assertEqual(data['name'], PAYLOAD)
+            self.assertEqual([(j['queue_name'], j['interval'], j['cron']) for j in data['jobs']],
+                             [('maintenance', 1800, None), ('email', None, '30 10 * * 2')])
+            self.assertTrue(data['jobs'][1]['next_enqueue_time'])
+            for path in ('/cron', '/'):
+                _, _, text = request(server, path)
+                self.assertIn('Cron schedulers', text)
+                self.assertNotIn('<img', text)
+                self.assertIn(ESCAPED, text)
 
 
 class CliTest(unittest.TestCase):
