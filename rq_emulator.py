@@ -4413,10 +4413,16 @@ def _dash_post(server, parts, form):
     except (InvalidJobOperation, InvalidJobOperationError, NoSuchJobError, DeserializationError,
             ValueError) as exc:
         raise _DashHTTPError(409, f'{parts[1]}: {exc}') from None
-    target = form.get('next', '/')
-    if not target.startswith('/') or target.startswith('//') or '\\' in target:
-        target = '/'                    # never a redirect to another site
-    return 303, 'text/html', '', target
+    return 303, 'text/html', '', _dash_local(form.get('next', '/'))
+
+
+def _dash_local(target):
+    """``target`` if it is a path of this site, else '/': never a redirect elsewhere, nor a
+    header broken by a line end."""
+    if (not target.startswith('/') or target.startswith('//') or '\\' in target
+            or any(ord(c) < 32 or ord(c) == 127 for c in target)):
+        return '/'
+    return target
 
 
 def _dash_job_of(store, form):
@@ -4791,8 +4797,7 @@ def _dash_confirm_page(server, action, question, form):
     nonce = secrets.token_urlsafe(16)
     fields = [(k, v) for k, v in form.items() if k not in ('csrf', 'next', 'confirmed')]
     fields.append(('confirmed', '1'))
-    back = form.get('next', '/')
-    back = back if back.startswith('/') and not back.startswith('//') else '/'
+    back = _dash_local(form.get('next', '/'))
     body = (f'<h1>Are you sure?</h1><p id="question">{_esc(question)}</p><div class="bar">'
             + _dash_button(server, action, f'Yes, {action}', fields, back, danger=True,
                            ident='confirm')
@@ -4803,10 +4808,11 @@ def _dash_confirm_page(server, action, question, form):
 
 
 def _dash_error_page(server, exc, nonce):
+    # No store path here: a refused request (wrong Host, no token) learns nothing of it.
     body = f'<h1>{exc.status}</h1><p class="bad" id="error">{_esc(exc)}</p><p><a href="/">Queues</a></p>'
     return _DASH_TEMPLATE.format(
         title=str(exc.status), nonce=nonce, body=body, badges='', cron_link='', api_path='',
-        store=_esc(repr(server.store)), refresh_ms=0, refresh_text='')
+        store='rq-emulator dashboard', refresh_ms=0, refresh_text='')
 
 
 # -- the command line's `dashboard` -------------------------------------------------

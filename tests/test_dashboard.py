@@ -290,6 +290,7 @@ class HostAndOriginTest(DashboardCase):
                                       headers={'Host': f'evil.example:{self.server.port}'})
             self.assertEqual(status, 400)
             self.assertIn('is not this dashboard', text)
+            self.assertNotIn('MemoryStore', text)       # nothing about the store
         status, _, _ = request(self.server, '/', headers={'Host': f'localhost:{self.server.port}'})
         self.assertEqual(status, 200)
 
@@ -325,7 +326,8 @@ class HostAndOriginTest(DashboardCase):
             self.assertIn(f'name="csrf" value="{self.server.csrf_token}"', form)
 
     def test_a_redirect_after_an_action_stays_on_this_site(self):
-        for target in ('//evil.example/', 'http://evil.example/', '/\\evil.example', 'evil'):
+        for target in ('//evil.example/', 'http://evil.example/', '/\\evil.example', 'evil',
+                       '/\r\nSet-Cookie: a=b', '/\nx'):
             status, headers, _ = post(self.server, 'suspend', {'next': target})
             self.assertEqual((status, headers['Location']), (303, '/'))
         post(self.server, 'resume', {})
