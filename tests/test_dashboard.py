@@ -14,13 +14,16 @@ import io
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
 import unittest
 import urllib.parse
+import urllib.request
 import warnings
 
 import rq_emulator
@@ -595,6 +598,28 @@ class CliTest(unittest.TestCase):
                                          '--port', str(port)])
             self.assertEqual(code, 1)
             self.assertIn(f'cannot listen on 127.0.0.1:{port}', stderr.getvalue())
+
+    @unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'), 'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+    def test_python_m_rq_emulator_dashboard_serves_a_sqlite_file(self):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with tempfile.TemporaryDirectory() as tmp:
+            db = os.path.join(tmp, 'jobs.db')
+            with contextlib.closing(SqliteStore(db)) as store:
+                job = Queue('web', connection=store).enqueue(divmod, 7, 2)
+            process = subprocess.Popen(
+                [sys.executable, '-m', 'rq_emulator', 'dashboard', '--db', db, '--port', '0',
+                 '--host', '0.0.0.0', '--read-only'], cwd=root, stderr=subprocess.PIPE, text=True)
+            try:
+                warning, banner = process.stderr.readline(), process.stderr.readline()
+                self.assertIn('WARNING: the rq_emulator dashboard listens on', warning)
+                url = re.search(r'at (http://\S+/)', banner).group(1)
+                self.assertIn('(read-only)', banner)
+                with urllib.request.urlopen(url + 'api/queues/web/queued', timeout=10) as response:
+                    self.assertEqual(json.load(response)['jobs'][0]['id'], job.id)
+            finally:
+                process.send_signal(signal.SIGINT)
+                self.assertEqual(process.wait(10), 0)
+                process.stderr.close()
 
     def test_help(self):
         stdout = io.StringIO()
