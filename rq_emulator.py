@@ -4038,6 +4038,9 @@ class _DashboardHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self._serve('GET')
 
+    def do_HEAD(self):
+        self._serve('GET')
+
     def do_POST(self):
         self._serve('POST')
 
@@ -4395,8 +4398,11 @@ def _dash_metrics(store):
 
 
 def _dash_labels(pairs):
-    escape = lambda text: str(text).replace('\\', r'\\').replace('"', r'\"').replace('\n', r'\n')  # noqa: E731
-    return '{' + ','.join(f'{name}="{escape(value)}"' for name, value in pairs) + '}'
+    return '{' + ','.join(f'{name}="{_dash_label_value(value)}"' for name, value in pairs) + '}'
+
+
+def _dash_label_value(text):
+    return str(text).replace('\\', r'\\').replace('"', r'\"').replace('\n', r'\n')
 
 
 # -- changing the store: POST only, own origin, per-process token ---------------
@@ -4502,7 +4508,8 @@ button.danger {{ color: #9b1c1c; }}
 .started {{ color: #1f5fa8; }} .muted, footer {{ color: #66707c; }}
 nav.tabs a, nav.pages a {{ margin-right: 10px; }} nav.tabs a.here {{ font-weight: 700; }}
 footer {{ padding: 4px 16px 16px; }}
-td.actions {{ white-space: nowrap; }} #jobs {{ width: 100%; }} #jobs td {{ overflow-wrap: anywhere; }} td.id {{ font: 12px ui-monospace, monospace; }} div.bar {{ margin: 8px 0; }}
+td.actions {{ white-space: nowrap; }} td.id {{ font: 12px ui-monospace, monospace; }}
+#jobs {{ width: 100%; }} #jobs td {{ overflow-wrap: anywhere; }} div.bar {{ margin: 8px 0; }}
 </style></head>
 <body><header><a href="/">rq-emulator</a><a href="/">Queues</a><a href="/workers">Workers</a>
 {cron_link}<a href="/metrics">Metrics</a><a href="/api{api_path}" id="json-link">JSON</a>{badges}

@@ -234,6 +234,14 @@ class PagesTest(DashboardCase):
                                 for line in lines), name)
         self.assertIn('# TYPE rq_jobs gauge', lines)
 
+    def test_head_and_label_escaping(self):
+        status, headers, body = request(self.server, '/', 'HEAD')
+        self.assertEqual((status, body), (200, ''))
+        self.assertGreater(int(headers['Content-Length']), 0)
+        Queue('say "hi"\\n', connection=self.store).enqueue(echo, 1)
+        self.assertIn('rq_jobs{queue="say \\"hi\\"\\\\n",status="queued"} 1.0',
+                      request(self.server, '/metrics')[2].splitlines())
+
     def test_every_response_forbids_caching_and_framing(self):
         for path in ('/', '/api/', '/metrics', '/jobs/nope', f'/jobs/{self.failed.id}', '/workers'):
             with self.subTest(path):
