@@ -600,10 +600,11 @@ class CliTest(unittest.TestCase):
             taken.bind(('127.0.0.1', 0))
             taken.listen()
             port = taken.getsockname()[1]
+            db = os.path.join(tmp, 'jobs.db')
+            SqliteStore(db).close()
             stderr = io.StringIO()
             with contextlib.redirect_stderr(stderr):
-                code = rq_emulator.main(['dashboard', '--db', os.path.join(tmp, 'jobs.db'),
-                                         '--port', str(port)])
+                code = rq_emulator.main(['dashboard', '--db', db, '--port', str(port)])
             self.assertEqual(code, 1)
             self.assertIn(f'cannot listen on 127.0.0.1:{port}', stderr.getvalue())
 
