@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import base64
 import bisect
 import calendar
 import collections
@@ -35,6 +36,9 @@ import datetime
 import enum
 import functools
 import heapq
+import hmac
+import html
+import http.server
 import importlib
 import importlib.machinery
 import importlib.util
@@ -49,9 +53,11 @@ import os
 import pickle
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
+import socketserver
 import sqlite3
 import sys
 import threading
@@ -139,6 +145,7 @@ __all__ = [
     'send_kill_horse_command',
     'send_shutdown_command',
     'send_stop_job_command',
+    'serve_dashboard',
     'suspend',
     'uninstall_as_rq',
 ]
@@ -7539,6 +7546,979 @@ def uninstall_as_rq():
     _saved_modules = None
 
 
+# ==== Dashboard ==============================================================
+# `python -m rq_emulator dashboard` and serve_dashboard(): web pages, a JSON API
+# and Prometheus metrics for one store, read and changed only through the public
+# API above. Secure by default: it listens on 127.0.0.1, answers only requests
+# whose Host header names it (DNS rebinding), changes state only on a POST that
+# comes from its own origin and carries its per-process token, escapes every
+# value that comes from a job, and sends no-store, DENY and a strict CSP.
+
+_DASH_KINDS = ('queued', 'started', 'deferred', 'scheduled', 'finished', 'failed', 'canceled')
+_DASH_TOKEN_ENV = 'RQ_EMULATOR_DASHBOARD_TOKEN'
+_DASH_PER_PAGE = 25
+_DASH_MAX_PER_PAGE = 500
+_DASH_SHORT = 200               # characters of a value shown before "show all"
+_DASH_MAX_BODY = 64 * 1024      # bytes of a POST body
+_LOOPBACK_NAMES = ('127.0.0.1', 'localhost', '[::1]')
+
+
+def serve_dashboard(connection=None, host='127.0.0.1', port=9181, *, read_only=False,
+                    token=None, refresh=5, allowed_hosts=()):
+    """Serve the dashboard of a store in a background thread and return the server.
+
+    ``connection`` is the store (``None``: the default store). The server's
+    ``url`` is where it listens (``port=0`` picks a free port) and
+    ``shutdown()`` stops it; it is also a context manager. ``read_only=True``
+    hides every action and refuses them. ``token``, when given, is required
+    from every client, as the password of HTTP Basic authentication (any user
+    name) or as ``Authorization: Bearer <token>``. ``refresh`` is the number of
+    seconds between the page's own refreshes (0: never). ``allowed_hosts`` adds
+    names the ``Host`` header may carry besides the address it listens on
+    (``localhost`` and ``127.0.0.1`` when that is a loopback address).
+
+    Listening anywhere but a loopback address warns (``RuntimeWarning``): whoever
+    reaches the port reads every job and, unless ``read_only``, changes them.
+    Raises ``OSError`` when the address cannot be listened on.
+    """
+    server = _DashboardServer(_resolve_store(connection), host, port, read_only=read_only,
+                              token=token, refresh=refresh, allowed_hosts=allowed_hosts)
+    if not server.loopback:
+        warnings.warn(_dash_exposed_warning(server), RuntimeWarning, stacklevel=2)
+    server.start()
+    return server
+
+
+def _dash_exposed_warning(server):
+    return (f'the rq_emulator dashboard listens on {server.server_address[0]!r}, not on a '
+            'loopback address: anyone who can reach it can read every job'
+            + ('' if server.read_only else ' and requeue, cancel, stop or delete them')
+            + ('' if server.token else '; give a token (--token or $' + _DASH_TOKEN_ENV + ')'))
+
+
+class _DashboardServer(http.server.ThreadingHTTPServer):
+    """The dashboard's HTTP server: one thread per request, every read through the public API."""
+
+    daemon_threads = True
+
+    def __init__(self, store, host='127.0.0.1', port=9181, read_only=False, token=None,
+                 refresh=5, allowed_hosts=()):
+        if token is not None and (not isinstance(token, str) or not token):
+            raise ValueError(f'token={token!r}: expected a non-empty string, or None')
+        if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or refresh < 0:
+            raise ValueError(f'refresh={refresh!r}: expected seconds >= 0 (0: no refresh)')
+        if ':' in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host.strip('[]'), port), _DashboardHandler)
+        self.store = store
+        self.read_only = read_only
+        self.token = token
+        self.refresh = refresh
+        self.csrf_token = secrets.token_urlsafe(32)   # the per-process token of every form
+        self.port = self.server_address[1]
+        self.loopback = _dash_is_loopback(host)
+        name = f'[{host.strip("[]")}]' if ':' in host else host
+        everywhere = host in ('', '0.0.0.0', '[::]', '::')
+        self.url = f'http://{"127.0.0.1" if everywhere else name}:{self.port}/'
+        # What the Host header may say (a DNS-rebinding page says its own name): name:port.
+        names = [name, *allowed_hosts] + list(_LOOPBACK_NAMES if self.loopback or everywhere else ())
+        self.allowed_hosts = {_dash_with_port(n.lower(), self.port) for n in names}
+        self._thread = None
+
+    def server_bind(self):
+        # HTTPServer.server_bind looks the host name up in DNS (getfqdn), which can
+        # take seconds; the handler never needs it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def start(self):
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={'poll_interval': 0.05},
+                                        name=f'rq-dashboard-{self.port}', daemon=True)
+        self._thread.start()
+        return self
+
+    def shutdown(self):
+        """Stop serving and close the listening socket."""
+        if self._thread is not None:
+            super().shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()
+
+
+def _dash_with_port(name, port):
+    tail = name.rsplit(']', 1)[-1]
+    return name if ':' in tail else f'{name}:{port}'
+
+
+def _dash_is_loopback(host):
+    host = host.strip('[]').lower()
+    return host in ('localhost', '::1') or host.startswith('127.')
+
+
+class _DashHTTPError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+class _Unreadable:
+    """A value the dashboard could not read (a record that cannot be unpickled): shown as such."""
+
+    def __init__(self, exc):
+        self.text = f'{type(exc).__name__}: {exc}'
+
+    def __str__(self):
+        return f'cannot be read: {self.text}'
+
+
+def _dash_safe(read):
+    # Each read of a job's data is guarded on its own (called with a small lambda), so that
+    # one value that cannot be unpickled or repr'd spoils only itself, never the page.
+    try:
+        return read()
+    except Exception as exc:    # user classes may fail to unpickle or to repr in any way
+        return _Unreadable(exc)
+
+
+class _DashboardHandler(http.server.BaseHTTPRequestHandler):
+    server_version = 'rq-emulator-dashboard'
+    sys_version = ''
+
+    def do_GET(self):
+        self._serve('GET')
+
+    def do_HEAD(self):
+        self._serve('GET')
+
+    def do_POST(self):
+        self._serve('POST')
+
+    def log_message(self, format, *args):
+        _log.info('dashboard: %s %s', self.address_string(), format % args)
+
+    def _serve(self, method):
+        nonce = secrets.token_urlsafe(16)
+        try:
+            body = self._body() if method == 'POST' else ''   # read first: refusals included
+            self._check_request(method)
+            url = urllib.parse.urlsplit(self.path)
+            parts = [urllib.parse.unquote(part) for part in url.path.split('/')[1:]]
+            query = urllib.parse.parse_qs(url.query)
+            if method == 'POST':
+                response = _dash_post(self.server, parts, self._form(body))
+            else:
+                response = _dash_get(self.server, parts, query, self.path, nonce)
+        except _DashHTTPError as exc:
+            response = (exc.status, 'text/html', _dash_error_page(self.server, exc, nonce))
+        except Exception as exc:
+            _log.exception('dashboard: %s %s failed', method, self.path)
+            response = (500, 'text/html', _dash_error_page(self.server, _DashHTTPError(
+                500, f'the dashboard failed: {type(exc).__name__}: {exc}'), nonce))
+        self._send(*response, nonce=nonce)
+
+    def _check_request(self, method):
+        server = self.server
+        if _dash_with_port((self.headers.get('Host') or '').lower(), 80) not in server.allowed_hosts:
+            raise _DashHTTPError(400, f'Host {self.headers.get("Host")!r} is not this dashboard '
+                                      f'(expected one of {", ".join(sorted(server.allowed_hosts))}; '
+                                      'allowed_hosts / --allowed-host add names)')
+        if server.token is not None and not self._authorized(server.token):
+            raise _DashHTTPError(401, 'this dashboard needs its token')
+        if method != 'POST':
+            return
+        if server.read_only:
+            raise _DashHTTPError(403, 'this dashboard is read-only: it changes nothing')
+        origin = self.headers.get('Origin')
+        if origin != f'http://{self.headers.get("Host")}':
+            raise _DashHTTPError(403, f'refused: a change must come from this dashboard\'s own '
+                                      f'page (Origin {origin!r})')
+        if self.headers.get('Sec-Fetch-Site', 'same-origin') != 'same-origin':
+            raise _DashHTTPError(403, 'refused: a change must come from this dashboard\'s own page')
+
+    def _authorized(self, token):
+        scheme, _, credentials = (self.headers.get('Authorization') or '').partition(' ')
+        if scheme.lower() == 'basic':
+            try:
+                credentials = base64.b64decode(credentials, validate=True).decode('utf-8')
+            except (ValueError, UnicodeDecodeError):
+                return False
+            credentials = credentials.partition(':')[2]
+        elif scheme.lower() != 'bearer':
+            return False
+        return hmac.compare_digest(credentials.encode('utf-8'), token.encode('utf-8'))
+
+    def _body(self):
+        try:
+            length = int(self.headers.get('Content-Length') or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _DASH_MAX_BODY:
+            self.close_connection = True
+            raise _DashHTTPError(400, f'a form of {_DASH_MAX_BODY} bytes at most is expected')
+        return self.rfile.read(length).decode('utf-8', 'replace')
+
+    def _form(self, body):
+        form = {name: values[-1] for name, values in urllib.parse.parse_qs(body).items()}
+        if not hmac.compare_digest(form.get('csrf', '').encode(), self.server.csrf_token.encode()):
+            raise _DashHTTPError(403, 'refused: the form does not carry this dashboard\'s token '
+                                      '(reload the page)')
+        return form
+
+    def _send(self, status, content_type, body, location=None, nonce=''):
+        data = body.encode('utf-8')
+        self.send_response(status)
+        charset = '' if content_type == 'application/json' else '; charset=utf-8'
+        self.send_header('Content-Type', content_type + charset)
+        self.send_header('Content-Length', str(len(data)))
+        self.send_header('Cache-Control', 'no-store')
+        self.send_header('X-Frame-Options', 'DENY')
+        self.send_header('X-Content-Type-Options', 'nosniff')
+        self.send_header('Referrer-Policy', 'same-origin')   # no-referrer makes Origin 'null'
+        self.send_header('Cross-Origin-Resource-Policy', 'same-origin')
+        self.send_header('Content-Security-Policy', (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            "connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+            "frame-ancestors 'none'"))
+        if status == 401:
+            self.send_header('WWW-Authenticate', 'Basic realm="rq-emulator dashboard", charset="UTF-8"')
+        if location is not None:
+            self.send_header('Location', location)
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+
+
+# -- reading the store (the same data for the pages and the JSON API) ----------
+
+def _dash_get(server, parts, query, path, nonce):
+    store, api = server.store, parts[:1] == ['api']
+    if api:
+        parts = parts[1:]
+    if parts == ['metrics'] and not api:
+        return 200, 'text/plain; version=0.0.4', _dash_metrics(store)
+    if parts == ['jobs'] and 'id' in query:
+        job_id = query['id'][-1].strip()
+        return 303, 'text/html', '', f'/{"api/" if api else ""}jobs/{_dash_quote(job_id)}'
+    if len(parts) == 2 and parts[0] == 'queues':
+        return 303, 'text/html', '', f'/{"api/" if api else ""}queues/{_dash_quote(parts[1])}/queued'
+    if parts in ([''], ['queues']):
+        data, render = _dash_overview(store), _dash_overview_html
+    elif len(parts) == 3 and parts[0] == 'queues':
+        data, render = _dash_registry_page(store, parts[1], parts[2], query), _dash_list_html
+    elif len(parts) == 2 and parts[0] == 'jobs':
+        full = query.get('full', [''])[-1] == '1'
+        data, render = _dash_job(store, parts[1], full), _dash_job_html
+    elif parts == ['workers']:
+        data, render = {'workers': _dash_workers(store), 'suspended': bool(is_suspended(store))}, \
+            _dash_workers_html
+    elif parts == ['cron']:
+        data, render = {'cron_schedulers': _dash_cron(store)}, _dash_cron_html
+    else:
+        raise _DashHTTPError(404, f'no page at {path!r}')
+    if api:
+        text = json.dumps(data, default=_dash_json, indent=1)     # and no markup, ever:
+        return 200, 'application/json', text.replace('<', '\\u003c').replace('>', '\\u003e')
+    return 200, 'text/html', _dash_html_page(server, render(server, data, path), nonce, path)
+
+
+def _dash_json(value):
+    if isinstance(value, _Unreadable):
+        return {'unreadable': value.text}
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _dash_overview(store):
+    queues = []
+    for queue in Queue.all(connection=store):
+        queues.append({'name': queue.name,
+                       'counts': {kind: int(_dash_source(queue, kind).count) for kind in _DASH_KINDS}})
+    return {'queues': queues, 'workers': len(Worker.all(connection=store)),
+            'suspended': bool(is_suspended(store)), 'cron_schedulers': _dash_cron(store)}
+
+
+def _dash_source(queue, kind):
+    """The queue itself for 'queued', else the registry of that kind."""
+    return queue if kind == 'queued' else getattr(queue, f'{kind}_job_registry')
+
+
+def _dash_queue(store, name, kind):
+    if kind not in _DASH_KINDS:
+        raise _DashHTTPError(404, f'no registry {kind!r}: expected one of {", ".join(_DASH_KINDS)}')
+    try:
+        return Queue(name, connection=store)
+    except ValueError as exc:
+        raise _DashHTTPError(404, str(exc)) from None
+
+
+def _dash_int(query, name, default, high):
+    text = query.get(name, [str(default)])[-1]
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= high:
+        raise _DashHTTPError(400, f'{name}={text!r}: expected a whole number from 1 to {high}')
+    return value
+
+
+def _dash_registry_page(store, name, kind, query):
+    """One page of a queue's jobs or of a registry: the server reads only that page's jobs."""
+    queue = _dash_queue(store, name, kind)
+    page = _dash_int(query, 'page', 1, 10 ** 9)
+    per_page = _dash_int(query, 'per_page', _DASH_PER_PAGE, _DASH_MAX_PER_PAGE)
+    order = query.get('order', ['desc'])[-1]
+    if order not in ('desc', 'asc'):
+        raise _DashHTTPError(400, f'order={order!r}: expected desc (newest first) or asc')
+    start = (page - 1) * per_page
+    source = _dash_source(queue, kind)
+    total = int(source.count)
+    if kind != 'queued':
+        ids = source.get_job_ids(start, start + per_page - 1, desc=order == 'desc', cleanup=False)
+    elif order == 'asc':
+        ids = queue.get_job_ids(start, per_page)
+    else:                               # newest first: the end of the queue, reversed
+        offset = max(total - start - per_page, 0)
+        ids = queue.get_job_ids(offset, total - start - offset)[::-1] if total > start else []
+    jobs = [_dash_summary(job_id, job, source if kind == 'scheduled' else None)
+            for job_id, job in _dash_fetch(store, ids)]
+    return {'queue': queue.name, 'registry': kind, 'total': total, 'page': page,
+            'per_page': per_page, 'pages': max(1, -(-total // per_page)), 'order': order,
+            'counts': {k: int(_dash_source(queue, k).count) for k in _DASH_KINDS}, 'jobs': jobs}
+
+
+def _dash_fetch(store, ids):
+    """(id, Job | None | _Unreadable) for each id: one unreadable record spoils no page."""
+    try:
+        return list(zip(ids, Job.fetch_many(ids, connection=store)))
+    except DeserializationError:
+        return [(job_id, _dash_fetch_one(store, job_id)) for job_id in ids]
+
+
+def _dash_fetch_one(store, job_id):
+    try:
+        return Job.fetch(job_id, connection=store)
+    except NoSuchJobError:
+        return None
+    except DeserializationError as exc:
+        return _Unreadable(exc)
+
+
+def _dash_summary(job_id, job, scheduled=None):
+    if not isinstance(job, Job):
+        return {'id': job_id, 'status': None,
+                'unreadable': job.text if isinstance(job, _Unreadable) else 'the job is gone'}
+    status = job.get_status(refresh=False)
+    summary = {'id': job_id, 'status': status.value, 'origin': job.origin,
+               'func_name': _dash_safe(lambda: job.func_name),
+               'description': _dash_safe(lambda: _dash_short(job.description)),
+               'created_at': job.created_at, 'enqueued_at': job.enqueued_at,
+               'ended_at': job.ended_at, 'worker_name': job.worker_name}
+    if status in (JobStatus.FAILED, JobStatus.STOPPED):
+        summary['error'] = _dash_safe(lambda: ((job.exc_info or '').strip().splitlines() or [''])[-1])
+    if scheduled is not None:
+        summary['scheduled_for'] = _dash_safe(lambda: scheduled.get_scheduled_time(job_id))
+    return summary
+
+
+def _dash_short(text, full=False):
+    text = str(text)
+    if full or len(text) <= _DASH_SHORT:
+        return text
+    return f'{text[:_DASH_SHORT]}… ({len(text) - _DASH_SHORT} more characters)'
+
+
+def _dash_job(store, job_id, full=False):
+    """Everything about one job; an unreadable record is shown as such."""
+    job = _dash_fetch_one(store, job_id)
+    if job is None:
+        raise _DashHTTPError(404, f'no job {job_id!r} in this store (deleted, expired, or '
+                                  'never created)')
+    if isinstance(job, _Unreadable):
+        return {'id': job_id, 'status': None, 'unreadable': job.text}
+    status = job.get_status(refresh=False)
+    show = lambda value: _dash_short(repr(value), full)     # noqa: E731
+    results = _dash_safe(job.results)
+    detail = {
+        'id': job.id, 'status': status.value, 'origin': job.origin,
+        'func_name': _dash_safe(lambda: job.func_name),
+        'description': _dash_safe(lambda: _dash_short(job.description, full)),
+        'args': _dash_safe(lambda: [show(arg) for arg in job.args]),
+        'kwargs': _dash_safe(lambda: {key: show(value) for key, value in job.kwargs.items()}),
+        'meta': _dash_safe(lambda: {str(key): show(value) for key, value in job.meta.items()}),
+        'result': _dash_safe(lambda: show(job.return_value()) if status is JobStatus.FINISHED
+                             else None),
+        'exc_info': _dash_safe(lambda: job.exc_info),
+        'created_at': job.created_at, 'enqueued_at': job.enqueued_at,
+        'started_at': job.started_at, 'ended_at': job.ended_at,
+        'timeout': job.timeout, 'result_ttl': job.result_ttl, 'ttl': job.ttl,
+        'failure_ttl': job.failure_ttl, 'retries_left': job.retries_left,
+        'worker_name': job.worker_name, 'group_id': job.group_id, 'full': full,
+        'dependencies': _dash_related(store, job.dependency_ids),
+        'dependents': _dash_related(store, job.dependent_ids),
+        'results': [] if isinstance(results, _Unreadable) else [_dash_result(r, full) for r in results],
+    }
+    if status is JobStatus.SCHEDULED:
+        registry = ScheduledJobRegistry(job.origin, connection=store)
+        detail['scheduled_for'] = _dash_safe(lambda: registry.get_scheduled_time(job.id))
+    if status is JobStatus.QUEUED:
+        detail['position'] = job.get_position()
+    return detail
+
+
+def _dash_related(store, ids):
+    return [{'id': job_id, 'status': job.get_status(refresh=False).value if isinstance(job, Job)
+             else 'unreadable' if isinstance(job, _Unreadable) else 'gone'}
+            for job_id, job in _dash_fetch(store, ids)]
+
+
+def _dash_result(result, full):
+    return {'id': result.id, 'type': result.type.name.lower(), 'created_at': result.created_at,
+            'worker_name': result.worker_name,
+            'return_value': _dash_safe(lambda: _dash_short(repr(result.return_value), full))
+            if result.type == Result.Type.SUCCESSFUL else None,
+            'exc_string': result.exc_string or None}
+
+
+def _dash_workers(store):
+    workers = []
+    for worker in sorted(Worker.all(connection=store), key=lambda w: w.name):
+        state = worker.get_state()
+        workers.append({
+            'name': worker.name, 'hostname': worker.hostname, 'pid': worker.pid,
+            'state': str(getattr(state, 'value', state)), 'queues': worker.queue_names(),
+            'current_job_id': worker.get_current_job_id(),
+            'successful_job_count': worker.successful_job_count,
+            'failed_job_count': worker.failed_job_count,
+            'total_working_time': worker.total_working_time,
+            'birth_date': worker.birth_date, 'last_heartbeat': worker.last_heartbeat})
+    return workers
+
+
+def _dash_cron(store):
+    """Cron schedulers and their jobs, when this module has CronScheduler; else None."""
+    scheduler_class = globals().get('CronScheduler')
+    if scheduler_class is None:
+        return None
+    schedulers = _dash_safe(lambda: scheduler_class.all(store))
+    if isinstance(schedulers, _Unreadable):
+        return [{'name': None, 'error': schedulers.text, 'jobs': []}]
+    return [_dash_cron_scheduler(scheduler) for scheduler in schedulers]
+
+
+def _dash_cron_scheduler(scheduler):
+    jobs = _dash_safe(scheduler.get_jobs)
+    return {'name': getattr(scheduler, 'name', None), 'hostname': getattr(scheduler, 'hostname', None),
+            'pid': getattr(scheduler, 'pid', None),
+            'created_at': getattr(scheduler, 'created_at', None),
+            'last_heartbeat': _dash_safe(lambda: scheduler.last_heartbeat),
+            'jobs': [] if isinstance(jobs, _Unreadable) else [_dash_cron_job(job) for job in jobs]}
+
+
+def _dash_cron_job(job):
+    names = ('name', 'func_name', 'queue_name', 'interval', 'cron', 'next_enqueue_time',
+             'latest_enqueue_time')
+    return {name: getattr(job, name, None) for name in names}
+
+
+def _dash_metrics(store):
+    """The Prometheus text format, with the names django-rq's exporter gives them."""
+    workers, lines = _dash_workers(store), []
+    families = (('rq_workers', 'gauge', 'RQ workers', ('name', 'state', 'queues'), lambda w: 1),
+                ('rq_job_successful_total', 'counter', 'RQ successful job count',
+                 ('name', 'queues'), lambda w: w['successful_job_count']),
+                ('rq_job_failed_total', 'counter', 'RQ failed job count', ('name', 'queues'),
+                 lambda w: w['failed_job_count']),
+                ('rq_working_seconds_total', 'counter', 'RQ total working time',
+                 ('name', 'queues'), lambda w: w['total_working_time']))
+    for name, kind, help_text, labels, value in families:
+        lines += [f'# HELP {name} {help_text}', f'# TYPE {name} {kind}']
+        for worker in workers:
+            worker = dict(worker, queues=','.join(worker['queues']))
+            lines.append(f'{name}{_dash_labels((label, worker[label]) for label in labels)} '
+                         f'{float(value(worker))!r}')
+    lines += ['# HELP rq_jobs RQ jobs by status', '# TYPE rq_jobs gauge']
+    for queue in Queue.all(connection=store):
+        for kind in _DASH_KINDS:
+            count = float(_dash_source(queue, kind).count)
+            lines.append(f'rq_jobs{_dash_labels((("queue", queue.name), ("status", kind)))} {count!r}')
+    return '\n'.join(lines) + '\n'
+
+
+def _dash_labels(pairs):
+    return '{' + ','.join(f'{name}="{_dash_label_value(value)}"' for name, value in pairs) + '}'
+
+
+def _dash_label_value(text):
+    return str(text).replace('\\', r'\\').replace('"', r'\"').replace('\n', r'\n')
+
+
+# -- changing the store: POST only, own origin, per-process token ---------------
+
+def _dash_post(server, parts, form):
+    if len(parts) != 2 or parts[0] != 'actions' or parts[1] not in _DASH_ACTIONS:
+        raise _DashHTTPError(404, f'no action {"/".join(parts)!r}')
+    act, question = _DASH_ACTIONS[parts[1]]
+    if question is not None and form.get('confirmed') != '1':
+        return 200, 'text/html', _dash_confirm_page(server, parts[1], question.format_map(
+            collections.defaultdict(str, form)), form)
+    try:
+        act(server.store, form)
+    except (InvalidJobOperation, InvalidJobOperationError, NoSuchJobError, DeserializationError,
+            ValueError) as exc:
+        raise _DashHTTPError(409, f'{parts[1]}: {exc}') from None
+    return 303, 'text/html', '', _dash_local(form.get('next', '/'))
+
+
+def _dash_local(target):
+    """``target`` if it is a path of this site, else '/': never a redirect elsewhere, nor a
+    header broken by a line end."""
+    if (not target.startswith('/') or target.startswith('//') or '\\' in target
+            or any(ord(c) < 32 or ord(c) == 127 for c in target)):
+        return '/'
+    return target
+
+
+def _dash_job_of(store, form):
+    job_id = form.get('job_id', '')
+    if not job_id:
+        raise ValueError('no job_id given')
+    return Job.fetch(job_id, connection=store)
+
+
+def _act_requeue_all(store, form):
+    registry = Queue(form.get('queue', ''), connection=store).failed_job_registry
+    for job_id in registry.get_job_ids():
+        with contextlib.suppress(InvalidJobOperation, InvalidJobOperationError, NoSuchJobError,
+                                 DeserializationError):
+            registry.requeue(job_id)
+
+
+def _act_empty(store, form):
+    kind = form.get('registry', '')
+    if kind not in _DASH_KINDS or kind == 'started':
+        raise ValueError(f'registry={kind!r}: expected one of queued, deferred, scheduled, '
+                         'finished, failed, canceled (running jobs are stopped, not emptied)')
+    name = form.get('queue', '')
+    if kind == 'queued':
+        _RQQueue(name, connection=store).empty()
+        return
+    registry = _dash_source(Queue(name, connection=store), kind)
+    for job_id in registry.get_job_ids():
+        try:
+            registry.remove(job_id, delete_job=True)
+        except DeserializationError:    # a record nobody can read: at least out of the registry
+            registry.remove(job_id)
+
+
+_DASH_ACTIONS = {       # name: (what it does, the question asked first, or None)
+    'requeue': (lambda store, form: _dash_job_of(store, form).requeue(), None),
+    'requeue-all': (_act_requeue_all, None),
+    'cancel': (lambda store, form: _dash_job_of(store, form).cancel(),
+               'Cancel job {job_id}? It leaves its queue or registry and will not run.'),
+    'delete': (lambda store, form: _dash_job_of(store, form).delete(),
+               'Delete job {job_id}? Its record and results are removed for good.'),
+    'stop': (lambda store, form: send_stop_job_command(store, form.get('job_id', '')),
+             'Stop job {job_id}, which is running now? It becomes stopped.'),
+    'empty': (_act_empty, 'Delete every job of {registry} in queue {queue}? This cannot be '
+                          'undone.'),
+    'suspend': (lambda store, form: suspend(store), None),
+    'resume': (lambda store, form: resume(store), None),
+}
+
+
+# -- HTML: one page template; every value from the store goes through _esc --------
+
+_DASH_TEMPLATE = '''<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} - rq-emulator</title>
+<style nonce="{nonce}">
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d232a; background: #f5f6f8; }}
+header {{ background: #1f3a5f; color: #fff; padding: 8px 16px; display: flex; gap: 16px;
+         align-items: center; flex-wrap: wrap; }}
+header a {{ color: #fff; text-decoration: none; font-weight: 600; }}
+header form {{ margin-left: auto; }}
+main {{ padding: 12px 16px; }}
+table {{ border-collapse: collapse; background: #fff; margin: 8px 0 16px; }}
+th, td {{ border: 1px solid #d5d9e0; padding: 4px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #eef1f5; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+pre {{ background: #fff; border: 1px solid #d5d9e0; padding: 8px; overflow: auto;
+      white-space: pre-wrap; word-break: break-word; margin: 0; }}
+code, pre {{ font: 12px/1.4 ui-monospace, monospace; }}
+form.inline {{ display: inline; margin: 0; }}
+button {{ font: inherit; padding: 1px 8px; cursor: pointer; }}
+button.danger {{ color: #9b1c1c; }}
+.bad {{ color: #9b1c1c; font-weight: 600; }}
+.badge {{ background: #c47f00; color: #fff; border-radius: 3px; padding: 1px 6px; }}
+.status {{ font-weight: 600; }} .failed, .stopped {{ color: #9b1c1c; }} .finished {{ color: #1c6b2f; }}
+.started {{ color: #1f5fa8; }} .muted, footer {{ color: #66707c; }}
+nav.tabs a, nav.pages a {{ margin-right: 10px; }} nav.tabs a.here {{ font-weight: 700; }}
+footer {{ padding: 4px 16px 16px; }}
+td.actions {{ white-space: nowrap; }} td.id {{ font: 12px ui-monospace, monospace; }}
+#jobs {{ width: 100%; }} #jobs td {{ overflow-wrap: anywhere; }} div.bar {{ margin: 8px 0; }}
+</style></head>
+<body><header><a href="/">rq-emulator</a><a href="/">Queues</a><a href="/workers">Workers</a>
+{cron_link}<a href="/metrics">Metrics</a><a href="/api{api_path}" id="json-link">JSON</a>{badges}
+<form method="get" action="/jobs"><input name="id" placeholder="job id" aria-label="job id" required>
+<button type="submit">Find job</button></form></header>
+<main>
+{body}
+</main>
+<footer>{store} &middot; times are UTC &middot; <span id="refresh-status">{refresh_text}</span></footer>
+<script nonce="{nonce}">
+(function () {{
+  var every = {refresh_ms}, busy = false, status = document.getElementById('refresh-status');
+  if (!every || !window.fetch || !window.DOMParser) return;
+  function later() {{ setTimeout(tick, every); }}
+  function tick() {{
+    var focus = document.activeElement;
+    if (busy || document.hidden || (focus && focus.tagName === 'INPUT')) {{ later(); return; }}
+    busy = true;                      // the next refresh is planned only once this one ended
+    fetch(location.href, {{cache: 'no-store', credentials: 'same-origin',
+                           headers: {{'X-Dashboard-Refresh': '1'}}}})
+      .then(function (response) {{
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.text();
+      }})
+      .then(function (text) {{
+        var fresh = new DOMParser().parseFromString(text, 'text/html').querySelector('main');
+        var main = document.querySelector('main');
+        if (fresh && main) main.replaceWith(document.adoptNode(fresh));
+        status.textContent = 'updated ' + new Date().toLocaleTimeString();
+      }})
+      .catch(function (error) {{ status.textContent = 'refresh failed: ' + error.message; }})
+      .then(function () {{ busy = false; later(); }});
+  }}
+  later();
+}})();
+</script></body></html>
+'''
+
+
+def _esc(value):
+    return html.escape(str(value), quote=True)
+
+
+def _dash_quote(text):
+    return urllib.parse.quote(str(text), safe='')
+
+
+def _dash_html_page(server, body, nonce, path='/'):
+    badges = ''
+    if server.read_only:
+        badges += ' <span class="badge">read-only</span>'
+    if is_suspended(server.store):
+        badges += ' <span class="badge" id="suspended-badge">workers suspended</span>'
+    refresh = server.refresh
+    return _DASH_TEMPLATE.format(
+        title=_esc(_dash_title(body)), nonce=nonce, body=body, badges=badges,
+        cron_link='<a href="/cron">Cron</a>' if 'CronScheduler' in globals() else '',
+        api_path=_esc(path), store=_esc(repr(server.store)), refresh_ms=int(refresh * 1000),
+        refresh_text=f'refreshing every {refresh:g} s' if refresh else 'no auto-refresh')
+
+
+def _dash_title(body):
+    match = re.search(r'<h1[^>]*>(.*?)</h1>', body, re.S)
+    return html.unescape(re.sub(r'<[^>]+>', '', match.group(1))) if match else 'dashboard'
+
+
+def _dash_value(value, pre=False):
+    """A value for the page: escaped, None as a dash, unreadable values flagged."""
+    if isinstance(value, _Unreadable):
+        return f'<span class="bad unreadable">{_esc(value)}</span>'
+    if value is None or value == '':
+        return '<span class="muted">–</span>'
+    if isinstance(value, datetime.datetime):
+        text = value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S')
+        return f'<time datetime="{_esc(value.isoformat())}" title="UTC">{_esc(text)}</time>'
+    if isinstance(value, float):
+        value = f'{value:.3f}'
+    return f'<pre>{_esc(value)}</pre>' if pre else _esc(value)
+
+
+def _dash_button(server, action, label, fields, path, danger=False, ident=None):
+    """A POST form with this dashboard's token; nothing at all when read-only."""
+    if server.read_only:
+        return ''
+    hidden = ''.join(f'<input type="hidden" name="{_esc(name)}" value="{_esc(value)}">'
+                     for name, value in (('csrf', server.csrf_token), ('next', path), *fields))
+    attrs = (f' id="{_esc(ident)}"' if ident else '') + (' class="danger"' if danger else '')
+    return (f'<form class="inline" method="post" action="/actions/{_esc(action)}">{hidden}'
+            f'<button type="submit" data-action="{_esc(action)}"{attrs}>{_esc(label)}</button></form>')
+
+
+def _dash_plural(count, noun):
+    return f'{count} {noun}' + ('' if count == 1 else 's')
+
+
+def _dash_job_link(job_id):
+    return f'<a href="/jobs/{_esc(_dash_quote(job_id))}">{_esc(job_id)}</a>'
+
+
+def _dash_list_url(queue, kind, **query):
+    text = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+    return f'/queues/{_dash_quote(queue)}/{kind}' + (f'?{text}' if text else '')
+
+
+def _dash_overview_html(server, data, path):
+    rows = []
+    for queue in data['queues']:
+        name, counts = queue['name'], queue['counts']
+        cells = ''.join(f'<td class="n"><a href="{_esc(_dash_list_url(name, kind))}">'
+                        f'{counts[kind]}</a></td>' for kind in _DASH_KINDS)
+        actions = ''
+        if counts['failed']:
+            actions += _dash_button(server, 'requeue-all', 'Requeue failed', [('queue', name)], path)
+        if counts['queued']:
+            actions += _dash_button(server, 'empty', 'Empty queue',
+                                    [('queue', name), ('registry', 'queued')], path, danger=True)
+        rows.append(f'<tr><th><a href="{_esc(_dash_list_url(name, "queued"))}">{_esc(name)}</a>'
+                    f'</th>{cells}<td class="actions">{actions}</td></tr>')
+    head = ''.join(f'<th>{kind}</th>' for kind in _DASH_KINDS)
+    table = (f'<table id="queues"><tr><th>queue</th>{head}<th></th></tr>{"".join(rows)}</table>'
+             if rows else '<p class="muted">No queue yet.</p>')
+    body = (f'<h1>Queues</h1>{table}<h2>Workers</h2><div class="bar"><a href="/workers">'
+            f'{_dash_plural(data["workers"], "worker")}</a> &middot; '
+            f'{_dash_suspension_html(server, data["suspended"], path)}</div>')
+    if data['cron_schedulers'] is not None:
+        body += _dash_cron_html(server, data, path, heading='h2')
+    return body
+
+
+def _dash_suspension_html(server, suspended, path):
+    if suspended:
+        return ('workers are <b>suspended</b> (they take no new job) '
+                + _dash_button(server, 'resume', 'Resume workers', [], path, ident='resume'))
+    return 'workers take jobs ' + _dash_button(server, 'suspend', 'Suspend workers', [], path,
+                                               ident='suspend')
+
+
+def _dash_list_html(server, data, path):
+    queue, kind, page, pages = data['queue'], data['registry'], data['page'], data['pages']
+    tabs = ''.join(f'<a href="{_esc(_dash_list_url(queue, k))}"{" class=here" if k == kind else ""}>'
+                   f'{k} ({data["counts"][k]})</a>' for k in _DASH_KINDS)
+    other = 'asc' if data['order'] == 'desc' else 'desc'
+    url = lambda p, order=data['order']: _esc(_dash_list_url(  # noqa: E731
+        queue, kind, page=p, per_page=None if data['per_page'] == _DASH_PER_PAGE else data['per_page'],
+        order=None if order == 'desc' else order))
+    links = [f'<a href="{url(1)}">« first</a>', f'<a rel="prev" href="{url(page - 1)}">‹ previous</a>'
+             if page > 1 else '', f'page {page} of {pages}',
+             f'<a rel="next" href="{url(page + 1)}">next ›</a>' if page < pages else '',
+             f'<a href="{url(pages)}">last »</a>',
+             f'<a href="{url(1, other)}">{"oldest" if other == "asc" else "newest"} first</a>']
+    nav = f'<nav class="pages">{" ".join(link for link in links if link)}</nav>'
+    extra = {'scheduled': 'due', 'failed': 'error'}.get(kind)
+    head = ('<tr><th>id</th><th>status</th><th>description</th>'
+            f'<th>{"ended" if kind in ("finished", "failed") else "enqueued"}</th>'
+            + (f'<th>{extra}</th>' if extra else '') + '<th></th></tr>')
+    rows = ''.join(_dash_row_html(server, job, kind, extra, path) for job in data['jobs'])
+    actions = ''
+    if kind == 'failed' and data['total']:
+        actions += _dash_button(server, 'requeue-all', 'Requeue all', [('queue', queue)], path,
+                                ident='requeue-all')
+    if kind != 'started' and data['total']:
+        actions += _dash_button(server, 'empty', f'Empty {kind}', [('queue', queue),
+                                ('registry', kind)], path, danger=True, ident='empty')
+    return (f'<h1>Queue {_esc(queue)}: {kind}</h1><nav class="tabs">{tabs}</nav>'
+            f'<div class="bar">{_dash_plural(data["total"], "job")}, '
+            f'{"newest" if data["order"] == "desc" else "oldest"} first. {actions}</div>{nav}'
+            f'<table id="jobs">{head}{rows}</table>{nav}')
+
+
+def _dash_row_html(server, job, kind, extra, path):
+    if 'unreadable' in job:
+        return (f'<tr><td>{_dash_job_link(job["id"])}</td><td colspan="5" class="bad unreadable">'
+                f'cannot be read: {_esc(job["unreadable"])}</td></tr>')
+    key = {'scheduled': 'scheduled_for', 'failed': 'error'}.get(kind)
+    cells = [_dash_job_link(job['id']), f'<span class="status {_esc(job["status"])}">'
+             f'{_esc(job["status"])}</span>', _dash_value(job['description']),
+             _dash_value(job['ended_at'] if kind in ('finished', 'failed') else job['enqueued_at'])]
+    if extra:
+        cells.append(_dash_value(job.get(key)))
+    actions = _dash_job_actions(server, job['id'], job['status'], path)
+    return (f'<tr><td class="id">{cells[0]}</td>' + ''.join(f'<td>{cell}</td>' for cell in cells[1:])
+            + f'<td class="actions">{actions}</td></tr>')
+
+
+def _dash_job_actions(server, job_id, status, path, ids=False):
+    fields = [('job_id', job_id)]
+    buttons = []
+    if status in ('failed', 'stopped'):
+        buttons.append(('requeue', 'Requeue', False))
+    if status in ('queued', 'deferred', 'scheduled'):
+        buttons.append(('cancel', 'Cancel', True))
+    if status == 'started':
+        buttons.append(('stop', 'Stop', True))
+    buttons.append(('delete', 'Delete', True))
+    return ' '.join(_dash_button(server, action, label, fields, path, danger=danger,
+                                 ident=action if ids else None)
+                    for action, label, danger in buttons)
+
+
+def _dash_job_html(server, job, path):
+    title = f'<h1>Job <code>{_esc(job["id"])}</code></h1>'
+    if 'unreadable' in job:
+        return (f'{title}<p class="bad unreadable">This record cannot be read: '
+                f'{_esc(job["unreadable"])}</p>')
+    queue = job['origin']
+    rows = [('status', f'<span class="status {_esc(job["status"])}" id="status">'
+                       f'{_esc(job["status"])}</span>'),
+            ('queue', f'<a href="{_esc(_dash_list_url(queue, "queued"))}">{_esc(queue)}</a>'),
+            ('function', _dash_value(job['func_name'])),
+            ('description', _dash_value(job['description'], pre=True)),
+            ('args', _dash_mapping(job['args'])), ('kwargs', _dash_mapping(job['kwargs'])),
+            ('meta', _dash_mapping(job['meta'])),
+            ('result', _dash_value(job['result'], pre=True)),
+            ('exception', _dash_value(job['exc_info'], pre=True))]
+    for name in ('scheduled_for', 'position', 'created_at', 'enqueued_at', 'started_at',
+                 'ended_at', 'timeout', 'result_ttl', 'ttl', 'failure_ttl', 'retries_left',
+                 'group_id'):
+        if name in job:
+            rows.append((name.replace('_', ' '), _dash_value(job[name])))
+    worker = job['worker_name']
+    rows.append(('worker', _dash_value(worker)))
+    for name in ('dependencies', 'dependents'):
+        rows.append((name, ', '.join(f'{_dash_job_link(r["id"])} ({_esc(r["status"])})'
+                                     for r in job[name]) or _dash_value(None)))
+    table = ''.join(f'<tr><th>{_esc(name)}</th><td id="{_esc(name.replace(" ", "-"))}">{cell}</td></tr>'
+                    for name, cell in rows)
+    full = '' if job['full'] else (f'<p><a href="/jobs/{_esc(_dash_quote(job["id"]))}?full=1">'
+                                   'show every value in full</a></p>')
+    results = ''.join(
+        f'<tr><td>{_esc(r["id"])}</td><td>{_esc(r["type"])}</td><td>{_dash_value(r["created_at"])}'
+        f'</td><td>{_dash_value(r["worker_name"])}</td><td>'
+        f'{_dash_value(r["return_value"] if r["type"] == "successful" else r["exc_string"], pre=True)}'
+        '</td></tr>' for r in job['results'])
+    actions = _dash_job_actions(server, job['id'], job['status'], path, ids=True)
+    return (f'{title}<div class="bar">{actions}</div><table id="job">{table}</table>{full}<h2>Results</h2>'
+            '<table id="results"><tr><th>id</th><th>type</th><th>at</th><th>worker</th>'
+            f'<th>value or exception</th></tr>{results}</table>')
+
+
+def _dash_mapping(value):
+    if isinstance(value, _Unreadable) or not value:
+        return _dash_value(value)
+    items = enumerate(value) if isinstance(value, list) else value.items()
+    return ''.join(f'<div><code>{_esc(key)}</code>: {_dash_value(text, pre=True)}</div>'
+                   for key, text in items)
+
+
+def _dash_workers_html(server, data, path):
+    rows = []
+    for w in data['workers']:
+        job_id = w['current_job_id']
+        job = _dash_job_link(job_id) + ' ' + _dash_button(
+            server, 'stop', 'Stop job', [('job_id', job_id)], path, danger=True) if job_id else ''
+        cells = [_esc(w['name']), _esc(w['hostname']), _esc(w['pid']), _esc(w['state']),
+                 _esc(', '.join(w['queues'])), job or _dash_value(None),
+                 _esc(w['successful_job_count']), _esc(w['failed_job_count']),
+                 _dash_value(w['total_working_time']), _dash_value(w['birth_date']),
+                 _dash_value(w['last_heartbeat'])]
+        rows.append('<tr>' + ''.join(f'<td>{cell}</td>' for cell in cells) + '</tr>')
+    head = ''.join(f'<th>{name}</th>' for name in (
+        'name', 'host', 'pid', 'state', 'queues', 'current job', 'finished', 'failed',
+        'working time (s)', 'started', 'last heartbeat'))
+    table = (f'<table id="workers"><tr>{head}</tr>{"".join(rows)}</table>' if rows
+             else '<p class="muted">No worker is running.</p>')
+    return (f'<h1>Workers</h1><div class="bar">{_dash_suspension_html(server, data["suspended"], path)}</div>'
+            f'{table}')
+
+
+def _dash_cron_html(server, data, path, heading='h1'):
+    schedulers = data['cron_schedulers']
+    if schedulers is None:
+        return f'<{heading}>Cron</{heading}><p class="muted">This version has no cron scheduler.</p>'
+    parts = [f'<{heading}>Cron schedulers</{heading}>']
+    if not schedulers:
+        parts.append('<p class="muted">No cron scheduler is running.</p>')
+    for s in schedulers:
+        if 'error' in s:
+            parts.append(f'<p class="bad unreadable">{_esc(s["error"])}</p>')
+            continue
+        rows = ''.join('<tr>' + ''.join(f'<td>{_dash_value(job[name])}</td>' for name in (
+            'name', 'func_name', 'queue_name', 'interval', 'cron', 'latest_enqueue_time',
+            'next_enqueue_time')) + '</tr>' for job in s['jobs'])
+        parts.append(
+            f'<p><b>{_esc(s["name"])}</b> on {_esc(s["hostname"])} (pid {_esc(s["pid"])}), last '
+            f'heartbeat {_dash_value(s["last_heartbeat"])}</p><table class="cron"><tr><th>name'
+            '</th><th>function</th><th>queue</th><th>interval (s)</th><th>cron</th><th>last '
+            f'enqueued</th><th>next enqueue</th></tr>{rows}</table>')
+    return ''.join(parts)
+
+
+def _dash_confirm_page(server, action, question, form):
+    nonce = secrets.token_urlsafe(16)
+    fields = [(k, v) for k, v in form.items() if k not in ('csrf', 'next', 'confirmed')]
+    fields.append(('confirmed', '1'))
+    back = _dash_local(form.get('next', '/'))
+    body = (f'<h1>Are you sure?</h1><p id="question">{_esc(question)}</p><div class="bar">'
+            + _dash_button(server, action, f'Yes, {action}', fields, back, danger=True,
+                           ident='confirm')
+            + f' <a href="{_esc(back)}" id="back">No, go back</a></div>')
+    return _DASH_TEMPLATE.format(
+        title='Are you sure?', nonce=nonce, body=body, badges='', cron_link='', api_path='',
+        store=_esc(repr(server.store)), refresh_ms=0, refresh_text='no auto-refresh here')
+
+
+def _dash_error_page(server, exc, nonce):
+    # No store path here: a refused request (wrong Host, no token) learns nothing of it.
+    body = f'<h1>{exc.status}</h1><p class="bad" id="error">{_esc(exc)}</p><p><a href="/">Queues</a></p>'
+    return _DASH_TEMPLATE.format(
+        title=str(exc.status), nonce=nonce, body=body, badges='', cron_link='', api_path='',
+        store='rq-emulator dashboard', refresh_ms=0, refresh_text='')
+
+
+# -- the command line's `dashboard` -------------------------------------------------
+
+def _add_dashboard_command(commands, common):
+    dashboard = commands.add_parser(
+        'dashboard', parents=[common], help='Serve the dashboard (web pages, JSON, /metrics).',
+        description='Serve web pages, a JSON API (/api/...) and Prometheus metrics (/metrics) '
+                    'for the jobs of the SQLite file. Actions are POST forms of its own pages.')
+    dashboard.add_argument('--host', default='127.0.0.1',
+                           help='address to listen on (default: 127.0.0.1, this machine only)')
+    dashboard.add_argument('--port', type=int, default=9181, help='default: 9181')
+    dashboard.add_argument('--read-only', action='store_true', help='show, never change')
+    dashboard.add_argument('--token', default=os.environ.get(_DASH_TOKEN_ENV),
+                           help=f'required from every client (Basic auth password or Bearer '
+                                f'token; default: ${_DASH_TOKEN_ENV})')
+    dashboard.add_argument('--allowed-host', action='append', default=[], metavar='NAME',
+                           help='a name clients use for this server (checked in the Host header)')
+    dashboard.add_argument('--refresh', type=float, default=5, metavar='SECONDS',
+                           help='page refresh interval (default: 5; 0: never)')
+    dashboard.set_defaults(run=_cli_dashboard)
+
+
+def _cli_dashboard(store, args):
+    try:
+        server = _DashboardServer(store, args.host, args.port, read_only=args.read_only,
+                                  token=args.token or None, refresh=args.refresh,
+                                  allowed_hosts=args.allowed_host)
+    except OSError as exc:
+        raise OSError(f'cannot listen on {args.host}:{args.port}: {exc.strerror or exc}') from None
+    if not server.loopback:
+        print(f'WARNING: {_dash_exposed_warning(server)}.', file=sys.stderr)
+    print(f'Dashboard of {store!r} at {server.url}'
+          f'{" (read-only)" if server.read_only else ""}; Ctrl-C stops it', file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 # ==== CLI ====================================================================
 # `python -m rq_emulator` and the `rq-emulator` script: RQ's commands (worker,
 # info, enqueue, requeue, empty, suspend, resume) on a SQLite file that several
@@ -7619,6 +8599,7 @@ def _cli_parser():
     _add_info_command(commands, common)
     _add_enqueue_command(commands, common)
     _add_cron_command(commands, common)
+    _add_dashboard_command(commands, common)
     _add_requeue_command(commands, common)
     _add_empty_command(commands, common)
     _add_suspend_commands(commands, common)
