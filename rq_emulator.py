@@ -92,6 +92,8 @@ __all__ = [
     'DuplicateSchedulerError',
     'EmulatorRedis',
     'EnqueueData',
+    'Execution',
+    'ExecutionRegistry',
     'FailedJobRegistry',
     'FinishedJobRegistry',
     'Group',
@@ -1778,7 +1780,7 @@ class Result:
 
     def __init__(self, job_id, record, serializer=None, index=0):
         self.job_id = job_id
-        type_, data, self.exc_string, created, self.worker_name = record
+        type_, data, self.exc_string, created, self.worker_name, self.execution_id = record
         self.type = Result.Type(type_)
         self.id = f'{int(created * 1000)}-{index}'      # shaped like a Redis stream id, as in RQ
         self.created_at = _to_datetime(created)
@@ -1895,12 +1897,13 @@ _RECORD_LAYOUT = (
     ('exc_info', None),             # the traceback text of the last failure
     ('sync', False),                # entered through an is_async=False queue: runs inline
     ('scheduled_at', None),         # when a scheduled job is due
+    ('execution_id', None),         # the id of its latest run (rq.executions)
 )
 (_ID, _FUNC, _DATA, _SERIALIZER, _STATUS, _ORIGIN, _DESCRIPTION, _CREATED_AT, _ENQUEUED_AT,
  _STARTED_AT, _ENDED_AT, _TIMEOUT, _RESULT_TTL, _FAILURE_TTL, _TTL, _META, _RETRIES_LEFT,
  _RETRY_INTERVALS, _RETRY_AT_FRONT, _NUMBER_OF_RETRIES, _REPEATS_LEFT, _REPEAT_INTERVALS,
  _DEPENDENCY_IDS, _ALLOW_FAILURE, _AT_FRONT, _ON_SUCCESS, _ON_FAILURE, _ON_STOPPED, _WORKER_NAME,
- _GROUP_ID, _EXC_INFO, _SYNC, _SCHEDULED_AT) = range(len(_RECORD_LAYOUT))
+ _GROUP_ID, _EXC_INFO, _SYNC, _SCHEDULED_AT, _EXECUTION_ID) = range(len(_RECORD_LAYOUT))
 _BLANK_RECORD = [default for _, default in _RECORD_LAYOUT]
 # Stamped on every SQLite file (PRAGMA user_version): a file written with another
 # layout is refused instead of misread. Derived from the field names, so that
@@ -2279,6 +2282,20 @@ class Job:
         return list(self._dependency_ids)
 
     @property
+    def _dependency_id(self):
+        """The first parent's id, or None (RQ code reads it)."""
+        return self._dependency_ids[0] if self._dependency_ids else None
+
+    @property
+    def scheduled_at(self):
+        """When a scheduled job is due (an aware UTC datetime), or None."""
+        return _to_datetime(self._rec[_SCHEDULED_AT])
+
+    @scheduled_at.setter
+    def scheduled_at(self, value):
+        self._rec[_SCHEDULED_AT] = None if value is None else _to_epoch(value, 'scheduled_at')
+
+    @property
     def dependency(self):
         if not self._dependency_ids:
             return None
@@ -2511,7 +2528,11 @@ class Job:
         return [job for job in jobs if job is not None]
 
     def get_executions(self):
-        return []
+        """The runs of this job going on now (one at most here), as ``Execution`` objects."""
+        record = self._stored()
+        if record is None or record[_STATUS] is not _STARTED or not record[_EXECUTION_ID]:
+            return []
+        return [Execution._of(record, self.connection)]
 
     @property
     def should_retry(self):
@@ -2674,6 +2695,7 @@ def _start(tx, job, worker_name, heartbeat_ttl=None):
     record[_STATUS] = _STARTED
     record[_STARTED_AT] = now = tx.clock()
     record[_WORKER_NAME] = worker_name
+    record[_EXECUTION_ID] = f'{next(_execution_ids):x}{os.getpid():x}'
     job_id = record[_ID]
     tx.job_put(job_id, record[:])
     tx.job_expire(job_id, None)             # a running job never expires (RQ's perform())
@@ -2681,6 +2703,7 @@ def _start(tx, job, worker_name, heartbeat_ttl=None):
     _zadd_until(tx, ('started', record[_ORIGIN]), job_id, at)
 
 
+_execution_ids = itertools.count(int(time.time() * 1e6))    # unique per run of a job
 _SUCCESS, _FAILURE, _STOPPED = 'success', 'failure', 'stopped'    # compared with 'is'
 _SUCCESSFUL = int(Result.Type.SUCCESSFUL)
 
@@ -2928,7 +2951,7 @@ def _add_result(tx, job, result_type, data, exc_string):
     key = ('results', record[_ID])
     results = tx.get(key, ())
     worker_name = record[_WORKER_NAME] if record[_WORKER_NAME] != 'sync' else ''
-    entry = (result_type, data, exc_string, tx.clock(), worker_name)
+    entry = (result_type, data, exc_string, tx.clock(), worker_name, record[_EXECUTION_ID] or '')
     tx.set(key, results + (entry,) if len(results) < _MAX_RESULTS else results[1:] + (entry,))
 
 
@@ -3003,9 +3026,7 @@ def _delete(tx, job, delete_dependents=False):
     record = tx.job_get(job.id)
     if record is not None:
         job._load(record)
-    _forget(tx, job)
-    for parent_id in job._dependency_ids:
-        tx.srem(('dependents', parent_id), job.id)
+    _forget(tx, job)                        # (its parents keep its id, as in RQ)
     if delete_dependents:
         for child_id in tx.smembers(('dependents', job.id)):
             child = tx.job_get(child_id)
@@ -3743,6 +3764,114 @@ class StartedJobRegistry(BaseRegistry):
         """Nothing to drop by score: a job whose worker stopped beating is found by the
         store's housekeeping (shared stores); in memory a hung job is failed by its timeout."""
 
+    def get_job_and_execution_ids(self, start=0, end=-1, desc=False, cleanup=True) -> list:
+        """``(job id, execution id)`` of each running job, as RQ's registry holds them."""
+        ids = self.get_job_ids(start, end, desc, cleanup)
+        with self._store.transaction() as tx:
+            records = [tx.job_get(job_id) for job_id in ids]
+        return [(r[_ID], r[_EXECUTION_ID]) for r in records
+                if r is not None and r[_STATUS] is _STARTED and r[_EXECUTION_ID]]
+
+    def get_executions(self):
+        return [Execution(execution_id, job_id, self.connection)
+                for job_id, execution_id in self.get_job_and_execution_ids()]
+
+
+class Execution:
+    """One run of a job (``rq.executions.Execution``): its id, job, worker and times."""
+
+    def __init__(self, id, job_id, connection=None, worker_name=''):
+        self.id = id
+        self.job_id = job_id
+        self.connection = connection
+        self.worker_name = worker_name
+        self.created_at = self.last_heartbeat = None
+        self._job = None
+
+    def __eq__(self, other):
+        return isinstance(other, Execution) and self.id == other.id
+
+    def __hash__(self):
+        return hash(self.id)
+
+    def __repr__(self):
+        return f'Execution({self.id!r}, job_id={self.job_id!r})'
+
+    @property
+    def key(self):
+        return f'rq:execution:{self.composite_key}'
+
+    @property
+    def composite_key(self):
+        return f'{self.job_id}:{self.id}'
+
+    @property
+    def job(self):
+        if self._job is None:
+            self._job = Job.fetch(self.job_id, connection=self.connection)
+        return self._job
+
+    @classmethod
+    def fetch(cls, id, job_id, connection=None):
+        """The run ``id`` of job ``job_id`` while it goes on; ValueError otherwise (as RQ)."""
+        execution = cls(id, job_id, connection)
+        execution.refresh()
+        return execution
+
+    @classmethod
+    def from_composite_key(cls, composite_key, connection=None):
+        job_id, _, execution_id = composite_key.partition(':')
+        return cls(execution_id, job_id, connection)
+
+    @classmethod
+    def _of(cls, record, connection):
+        execution = cls(record[_EXECUTION_ID], record[_ID], connection, record[_WORKER_NAME] or '')
+        execution.created_at = execution.last_heartbeat = _to_datetime(record[_STARTED_AT])
+        return execution
+
+    def refresh(self):
+        store = _resolve_store(self.connection)
+        with store.transaction() as tx:
+            record = tx.job_get(self.job_id)
+            deadline = tx.zscore(('started', record[_ORIGIN]), self.job_id) if record else None
+        if record is None or record[_STATUS] is not _STARTED or record[_EXECUTION_ID] != self.id:
+            raise ValueError(f'Execution {self.id} not found')
+        self.worker_name = record[_WORKER_NAME] or ''
+        self.created_at = self.last_heartbeat = _to_datetime(record[_STARTED_AT])
+        if deadline is not None and deadline != math.inf:
+            beat = _to_datetime(deadline - 3 * 30)      # the deadline is 3 heartbeats ahead
+            self.last_heartbeat = max(beat, self.created_at)
+
+    def serialize(self) -> dict:
+        return {'id': self.id, 'worker_name': self.worker_name,
+                'created_at': self.created_at.timestamp() if self.created_at else None,
+                'last_heartbeat': self.last_heartbeat.timestamp() if self.last_heartbeat else None}
+
+
+class ExecutionRegistry:
+    """The runs of one job going on now (``rq.executions.ExecutionRegistry``)."""
+
+    key_template = 'rq:executions:{0}'
+
+    def __init__(self, job_id, connection=None):
+        self.job_id = job_id
+        self.connection = connection
+        self.key = self.key_template.format(job_id)
+
+    def cleanup(self, timestamp=None):
+        """Runs leave on their own when they end."""
+
+    def get_execution_ids(self, start=0, end=-1) -> list:
+        ids = [execution.id for execution in self.get_executions()]
+        return ids[start:] if end == -1 else ids[start:end + 1]
+
+    def get_executions(self, start=0, end=-1) -> list:
+        try:
+            executions = Job.fetch(self.job_id, connection=self.connection).get_executions()
+        except NoSuchJobError:
+            return []
+        return executions[start:] if end == -1 else executions[start:end + 1]
+
 
 class FinishedJobRegistry(BaseRegistry):
     kind = 'finished'
@@ -4083,6 +4212,16 @@ class Worker:
     def prepare_job_execution(self, job, remove_from_intermediate_queue=False):
         """Bookkeeping before the job runs (it is already started, atomically with its dequeue)."""
         self._state = _BUSY
+
+    def prepare_execution(self, job):
+        """Start ``job`` by this worker without running it (RQ's main-process step); return
+        its ``Execution``. A job already started by this worker keeps its run."""
+        with self._store.transaction() as tx:
+            _reload(tx, job)
+            if job._status is not _STARTED or job.worker_name != self.name:
+                tx.queue_remove(job.origin, job.id)
+                _start(tx, job, self.name, self._heartbeat_ttl)
+        return Execution._of(job._rec, self.connection)
 
     def handle_job_success(self, job, queue, started_job_registry=None):
         """Record the job's success (or its repeat, or the Retry it returned)."""
@@ -6465,6 +6604,7 @@ class _RQQueue(Queue):
 class _RQWorker(Worker):
     queue_class = _RQQueue
     job_class = _RQJob
+    log = logging.getLogger('rq.worker')
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -7214,15 +7354,26 @@ def _rq_cron_modules():
     }
 
 
+def _prepare_execution(worker, job):
+    """``rq.worker.base.prepare_execution``: ``worker.prepare_execution(job)``."""
+    return worker.prepare_execution(job)
+
+
+def _cleanup_execution(worker, job, pipeline=None):
+    """``rq.worker.base.cleanup_execution``: a run's record goes when the run ends here."""
+
+
 def _rq_modules():
     """The module objects that stand in for ``rq`` and its submodules."""
     shared, own, pending = _rq_names(), _rq_own_names(), _rq_pending_names()
     for module, names in pending.items():
         own.setdefault(module, {}).update(names)
-    shared.update(Execution=pending['rq.executions']['Execution'],      # what other modules import
-                  cleanup_execution=pending['rq.executions']['cleanup_execution'],
-                  prepare_execution=pending['rq.executions']['prepare_execution'],
+    shared.update(Execution=Execution, cleanup_execution=_cleanup_execution,   # what other
+                  prepare_execution=_prepare_execution,                        # modules import
                   RQScheduler=RQScheduler, CronScheduler=_RQCronScheduler)
+    own['rq.executions'].update(Execution=Execution, ExecutionRegistry=ExecutionRegistry,
+                                cleanup_execution=_cleanup_execution,
+                                prepare_execution=_prepare_execution)
     for module, names in _rq_cron_modules().items():     # the real cron and scheduler
         own.setdefault(module, {}).update(names)
     modules = {}
@@ -7526,6 +7677,7 @@ def install_as_rq():
                       'Call install_as_rq() first (e.g. at the top of conftest.py).',
                       RuntimeWarning, stacklevel=2)
     modules = _rq_modules()
+    JobTimeoutException.__module__ = 'rq.timeouts'     # as a timed-out job's traceback names it
     _saved_modules = {name: sys.modules.get(name) for name in modules}
     for name in list(sys.modules):           # real rq submodules we do not stand in for
         if (name == 'rq' or name.startswith('rq.')) and name not in modules:
@@ -7538,6 +7690,7 @@ def uninstall_as_rq():
     global _saved_modules
     if _saved_modules is None:
         return
+    JobTimeoutException.__module__ = __name__
     for name, module in _saved_modules.items():
         if module is None:
             sys.modules.pop(name, None)

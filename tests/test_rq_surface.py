@@ -324,11 +324,10 @@ class ImportSurfaceTests(FrontDoorTestCase):
 class UnemulatedTests(FrontDoorTestCase):
 
     def test_using_a_stand_in_raises_an_error_naming_the_emulator(self):
-        import rq.executions
         import rq.intermediate_queue
         import rq.local
         import rq.timeouts
-        for stand_in in (rq.executions.Execution, rq.timeouts.UnixSignalDeathPenalty,
+        for stand_in in (rq.timeouts.UnixSignalDeathPenalty,
                          rq.local.LocalProxy, rq.intermediate_queue.IntermediateQueue):
             with self.subTest(stand_in.__qualname__):
                 with self.assertRaisesRegex(NotImplementedError, 'rq_emulator does not emulate'):
