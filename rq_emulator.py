@@ -6561,9 +6561,20 @@ def _rq_connection(connection, store):
     """
     if isinstance(connection, EmulatorRedis):
         return connection
-    if connection is None or isinstance(connection, BaseStore):
-        return EmulatorRedis(store=store)
-    return EmulatorRedis(client=connection)
+    key = id(store if connection is None or isinstance(connection, BaseStore) else connection)
+    wrapper = _rq_connections.get(key)     # one per client: `q1.connection is q2.connection`
+    if wrapper is None:
+        if connection is None or isinstance(connection, BaseStore):
+            wrapper = EmulatorRedis(store=store)
+        else:
+            wrapper = EmulatorRedis(client=connection)
+        _rq_connections[key] = wrapper
+    return wrapper
+
+
+# id(client or store) -> its EmulatorRedis; an entry lives as long as its wrapper, which
+# holds the client (or store), so an id is never reused while its entry exists.
+_rq_connections = weakref.WeakValueDictionary()
 
 # ==== RQ front door ==========================================================
 # install_as_rq() makes `import rq` and every module of RQ 2.12 resolve here:
@@ -7509,7 +7520,9 @@ def _rq_click_command(click, name):
             attrs['type'] = click.Choice(attrs.pop('choice'), case_sensitive=False)
         params.append(click.Option(list(decls), **attrs))
     params += [click.Argument([arg], nargs=nargs) for arg, nargs in arguments]
-    return click.Command(name, params=params, callback=_rq_click_run, help=help_text)
+    command = click.Command(name, params=params, callback=_rq_click_run, help=help_text)
+    command.__doc__ = help_text         # as click's decorator sets it from the function's
+    return command
 
 
 def _rq_click_run(**values):
