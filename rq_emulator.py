@@ -3179,6 +3179,10 @@ EnqueueData = collections.namedtuple('EnqueueData', [
 
 
 _NO_OPTIONS = (None,) * 14
+_CALL_OPTIONS = dict(timeout=None, result_ttl=None, ttl=None, failure_ttl=None, description=None,
+                     depends_on=None, job_id=None, at_front=False, meta=None, retry=None,
+                     repeat=None, on_success=None, on_failure=None, on_stopped=None,
+                     pipeline=None, unique=False, webhooks=None)
 
 
 class Queue:
@@ -3286,8 +3290,14 @@ class Queue:
         if kwargs and not self._option_names.isdisjoint(kwargs):
             options = self._pop_options(kwargs)
             args, kwargs = self._explicit_args(args, kwargs)
-            return self.enqueue_call(f, args, kwargs, **options)
-        return self.enqueue_call(f, args, kwargs)
+            return self.enqueue_call(func=f, args=args, kwargs=kwargs, **dict(_CALL_OPTIONS,
+                                                                             **options))
+        # Every option by keyword, as RQ calls it: subclasses record and replay these.
+        return self.enqueue_call(func=f, args=args, kwargs=kwargs, timeout=None, result_ttl=None,
+                                 ttl=None, failure_ttl=None, description=None, depends_on=None,
+                                 job_id=None, at_front=False, meta=None, retry=None, repeat=None,
+                                 on_success=None, on_failure=None, on_stopped=None,
+                                 pipeline=None, unique=False, webhooks=None)
 
     def enqueue_call(self, func, args=None, kwargs=None, timeout=None, result_ttl=None, ttl=None,
                      failure_ttl=None, description=None, depends_on=None, job_id=None,
