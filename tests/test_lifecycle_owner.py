@@ -2,8 +2,12 @@
 versioned SQLite records, and no path from the lifecycle back into the worker."""
 
 import os
+import pickle
 import sqlite3
+import subprocess
+import sys
 import tempfile
+import threading
 import unittest
 
 import rq_emulator
@@ -26,6 +30,20 @@ def child():
 
 def add(a, b):
     return a + b
+
+
+class TouchesTheStoreWhenPickled:
+    """A value whose pickling reads the store the job ran on (as a __reduce__ may)."""
+
+    store = None
+
+    def __reduce__(self):
+        Queue('q', connection=self.store).count     # a transaction of its own
+        return (str, ('pickled',))
+
+
+def returns_a_store_toucher():
+    return TouchesTheStoreWhenPickled()
 
 
 class SyncModeIsDecidedPerJob(unittest.TestCase):
@@ -90,12 +108,67 @@ class VersionedSqliteFiles(unittest.TestCase):
         self.assertIn('12345', message)
         self.assertIn(str(rq_emulator._RECORD_VERSION), message)
 
+    def test_a_file_of_the_previous_unversioned_layout_is_refused(self):
+        db = sqlite3.connect(self.path)
+        db.execute('CREATE TABLE jobs (id TEXT PRIMARY KEY, record BLOB NOT NULL, expires REAL)')
+        db.commit()
+        db.close()
+        with self.assertRaises(rq_emulator.RQEmulatorError) as caught:
+            SqliteStore(self.path)
+        self.assertIn(self.path, str(caught.exception))
+        self.assertIn('layout 0', str(caught.exception))
+
     def test_a_new_file_is_stamped(self):
         SqliteStore(self.path).close()
         db = sqlite3.connect(self.path)
         version = db.execute('PRAGMA user_version').fetchone()[0]
         db.close()
         self.assertEqual(version, rq_emulator._RECORD_VERSION)
+
+
+class NoUserCodeUnderTheLock(unittest.TestCase):
+
+    def test_a_result_whose_pickling_uses_the_store_does_not_deadlock(self):
+        store = MemoryStore(clock=ManualClock())
+        TouchesTheStoreWhenPickled.store = store
+        job = Queue('q', connection=store).enqueue(returns_a_store_toucher)
+        done = threading.Event()
+
+        def work():
+            Worker([Queue('q', connection=store)], connection=store).work(burst=True)
+            done.set()
+        threading.Thread(target=work, daemon=True).start()
+        self.assertTrue(done.wait(5), 'the worker deadlocked pickling the result')
+        self.assertEqual(job.get_status(), JobStatus.FINISHED)
+        self.assertEqual(job.return_value(), 'pickled')
+
+
+FORK_CHILD = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import rq_emulator
+store = rq_emulator.MemoryStore()
+rq_emulator.Queue('q', connection=store).enqueue(divmod, 7, 2)
+pid = os.fork()
+if pid == 0:
+    try:
+        rq_emulator.Queue('q', connection=store).count
+    except RuntimeError as exc:
+        os._exit(0 if 'SqliteStore' in str(exc) else 3)
+    os._exit(4)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8)
+"""
+
+
+@unittest.skipUnless(hasattr(os, 'fork'), 'needs fork()')
+@unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'), 'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+class MemoryStoreAfterFork(unittest.TestCase):
+
+    def test_a_child_process_is_told_to_use_sqlite(self):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        result = subprocess.run([sys.executable, '-c', FORK_CHILD, root], timeout=60)
+        self.assertEqual(result.returncode, 0)
 
 
 if __name__ == '__main__':
