@@ -15,11 +15,13 @@ scheduling, timeouts) on an in-memory store with a clock that tests can control.
     (3, 1)
 
 Contents (``grep -n '^# ====' rq_emulator.py``): Exceptions, Statuses and
-constants, Utilities (clock, ids, serializers), Storage (BaseStore,
-MemoryStore), Job (Retry, Repeat, Callback, Dependency, Result), Lifecycle (the
-one owner of every state change), Queue, Registries, Worker, Cron (CronScheduler,
-RQScheduler), Commands and helpers, Test wiring and connections (run_jobs,
-RQTestMixin, the pytest plugin, EmulatorRedis), RQ front door (install_as_rq).
+constants, Utilities (clock, ids, serializers), Storage (BaseStore, MemoryStore,
+SqliteStore, stores chosen by connection), Job (the record layout, Retry,
+Repeat, Callback, Dependency, Result), Lifecycle (the one owner of every state
+change and of each run of a job), Queue, Registries (and Execution), Worker,
+Cron (CronScheduler, RQScheduler), Commands and helpers, Test wiring and
+connections (run_jobs, RQTestMixin, the pytest plugin, EmulatorRedis), RQ front
+door (install_as_rq), Dashboard (serve_dashboard), CLI (main).
 """
 from __future__ import annotations
 
