@@ -4439,7 +4439,7 @@ class Worker:
                 self.log.info('Worker %s: suspended in burst mode, exiting', self.name)
             return False                    # RQ: a suspended burst worker exits
         self._state = WorkerStatus.SUSPENDED
-        tx.wait_for_work(lambda: self._stopping or not _suspended(tx), timeout)
+        tx.wait_for_work(lambda: self._stopping or not _suspended(tx), self._slice(timeout))
         return True
 
     def _wait_idle(self, tx, idle_since):
@@ -4454,8 +4454,16 @@ class Worker:
         names = [queue.name for queue in self._order]
         due = tx.timer_next()
         tx.wait_for_work(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
-                                  or tx.timer_next() != due), timeout)
+                                  or tx.timer_next() != due), self._slice(timeout))
         return True
+
+    def _slice(self, timeout):
+        """work() in the main thread waits in slices: a signal the kernel gave another thread
+        runs its Python handler only when the main thread wakes, and an untimed wait never
+        does. (The loop then just checks its queues again.)"""
+        if not self._in_caller or threading.current_thread() is not threading.main_thread():
+            return timeout
+        return _SIGNAL_SLICE if timeout is None else min(timeout, _SIGNAL_SLICE)
 
     @staticmethod
     def _read(tx, queue, job_id):
@@ -4615,6 +4623,9 @@ class Worker:
         return 0 if job is None or job._started is None else self._store.now() - job._started
 
 
+_SIGNAL_SLICE = 0.25     # seconds: how long the main thread may wait without a wake-up
+
+
 class _StopOnSignals:
     """Ctrl-C (SIGINT) and SIGTERM while workers run in the main thread, as in RQ: the
     first stops them after the job in hand (a warm shut down), the second raises
@@ -4752,7 +4763,8 @@ class WorkerPool:
         for worker in self.workers:
             worker.start(burst=burst, **work_kwargs)
         for worker in self.workers:             # until a burst ends, or stop() is called
-            worker._loop_done.wait()
+            while not worker._loop_done.wait(_SIGNAL_SLICE):
+                pass                            # (in slices: see Worker._slice)
 
     def stop(self, timeout=None):
         return all([worker.stop(timeout) for worker in self.workers])
