@@ -21,6 +21,7 @@ from unittest import mock
 
 import rq_emulator
 from rq_emulator import Job, JobStatus, Queue, Worker
+from test_rq_emulator import slow_tier
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 ENQUEUED = re.compile(r"^Enqueued (.*) with job-id '([\w-]+)'\.$")
@@ -271,6 +272,10 @@ class AdminCommandTests(CliTestCase):
         worker = Worker(['default', 'low'], connection=self.store, name='w-info')
         worker.start()
         self.addCleanup(worker.stop, 10)
+        # Until the worker first waits for work its record says 'starting' and names no
+        # queue; a Condition wait (this SQLite store also polls) until it is idle.
+        with self.store.transaction() as tx:
+            self.assertTrue(tx.wait(lambda: worker.get_state() == 'idle', 10))
         code, out, _ = self.cli('info', '-W')
         self.assertEqual(code, 0)
         self.assertRegex(out, r'^w-info (started|idle): default, low\n1 workers, \d+ queues\n$')
@@ -347,6 +352,7 @@ class MainTests(CliTestCase):
         self.assertTrue(Job.exists('in-cwd', connection=store))
 
 
+@slow_tier
 @unittest.skipUnless(os.name == 'posix', 'worker subprocess tests need POSIX signals')
 class WorkerProcessTests(CliTestCase):
     """``python -m rq_emulator worker`` in a child process, on the test's SQLite file."""

@@ -28,6 +28,7 @@ import unittest
 import rq_emulator
 from rq_emulator import FailedJobRegistry, Job, JobStatus, Queue, Retry, Worker
 
+from test_rq_emulator import slow_tier
 from tests import crash_jobs
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -76,6 +77,7 @@ def state_name(worker):
     return str(getattr(worker.get_state(), 'value', worker.get_state())).rsplit('.', 1)[-1].lower()
 
 
+@slow_tier
 @unittest.skipUnless(os.name == 'posix', 'POSIX only: SIGKILL/SIGINT and atomic O_APPEND writes')
 class CrashTest(unittest.TestCase):
 

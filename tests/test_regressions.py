@@ -21,6 +21,7 @@ import threading
 import unittest
 
 import rq_emulator
+from test_rq_emulator import SLOW_TESTS
 from rq_emulator import (
     InvalidJobOperation,
     Job,
@@ -37,7 +38,7 @@ from rq_emulator import (
 )
 
 WAIT = 5                # upper bound (seconds) for every hand-off between threads
-RACE_TRIALS = 20        # trials for each race-style finding
+RACE_TRIALS = 20 if SLOW_TESTS else 5    # trials for each race-style test
 
 _STATUS = rq_emulator._STATUS       # position of the status in a stored job record
 _ORIGIN = rq_emulator._ORIGIN

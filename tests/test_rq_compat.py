@@ -17,6 +17,8 @@ import subprocess
 import sys
 import unittest
 
+from test_rq_emulator import slow_tier
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RUNNER = os.path.join(HERE, 'compat_scenarios.py')
@@ -168,6 +170,7 @@ def _emulator_reason():
     return None
 
 
+@slow_tier
 @unittest.skipIf(_skip_reason() is not None, _skip_reason() or '')
 class RQCompatibilityTest(unittest.TestCase):
     """Runs every scenario on real RQ and on the emulator and compares the observations."""
