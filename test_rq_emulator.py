@@ -255,12 +255,12 @@ class BaseTestCase(unittest.TestCase):
             if not name.endswith('.started'):
                 event.set()
 
-    def wait_status(self, job, status, timeout=WAIT):
+    def wait_status(self, job, status, timeout=WAIT, store=None):
         """Wait until `job`'s stored status is `status`; return whether it got there in time.
 
         A Condition wait: every transaction that writes notifies the waiters (a SqliteStore
         also polls its file, for writes made by other processes)."""
-        with self.store.transaction() as tx:
+        with (store or self.store).transaction() as tx:
             return tx.wait(lambda: (tx.job_get(job.id) or {_STATUS: None})[_STATUS] == status,
                            timeout)
 

@@ -101,23 +101,11 @@ def die_in_child():
 
 # ---- the core suite on a SqliteStore -------------------------------------------------------
 
-def new_path(test):
-    folder = tempfile.TemporaryDirectory()
-    test.addCleanup(folder.cleanup)
-    return os.path.join(folder.name, 'rq.sqlite3')
-
-
-def open_store(test, path, clock=None, poll_interval=0.02):
-    store = SqliteStore(path, clock=clock, poll_interval=poll_interval)
-    test.addCleanup(store.close)
-    return store
-
-
 class SqliteBase:
     """Mixed in before a test_rq_emulator test class: the same tests, on a SqliteStore."""
 
     def make_store(self, clock):
-        return open_store(self, new_path(self), clock)
+        return self.open_sqlite(clock=clock)
 
 
 def _skip(reason):
@@ -201,22 +189,15 @@ class SqliteSyncQueueTests(SqliteBase, core.SyncQueueTests):
 
 # ---- what only a shared, persistent store does ---------------------------------------------
 
-class SqliteTestCase(unittest.TestCase):
-    """A SqliteStore file per test, a quiet logger, and GATE/STARTED reset."""
+class SqliteTestCase(core.BaseTestCase):
+    """A SqliteStore file per test (self.path; the base's self.store is unused), GATE/STARTED reset."""
 
     def setUp(self):
-        self.path = new_path(self)
+        super().setUp()
+        self.path = self.sqlite_path()
         STARTED.clear()
         GATE.clear()
         self.addCleanup(GATE.set)           # never leave a job (or a worker) blocked
-        logger = logging.getLogger('rq_emulator')
-        saved = (logger.handlers[:], logger.propagate)
-        logger.handlers[:] = [logging.NullHandler()]
-        logger.propagate = False
-
-        def restore():
-            logger.handlers[:], logger.propagate = saved
-        self.addCleanup(restore)
 
     def start_worker(self, queue, **kwargs):
         worker = Worker([queue], **kwargs)
@@ -242,7 +223,7 @@ class RestartTests(SqliteTestCase):
         finished, failed, scheduled, queued = self.make_jobs(store)
         store.close()
 
-        store = open_store(self, self.path)
+        store = self.open_sqlite(self.path)
         q = Queue('default', connection=store)
         self.assertEqual(Queue.all(connection=store), [q])
         self.assertEqual(q.get_job_ids(), [queued.id])
@@ -266,7 +247,7 @@ class RestartTests(SqliteTestCase):
 
     @core.slow_tier
     def test_a_fresh_process_reads_the_jobs_and_runs_the_queued_one(self):
-        store = open_store(self, self.path)
+        store = self.open_sqlite(self.path)
         jobs = self.make_jobs(store)
         script = (
             'import json, sys\n'
@@ -298,7 +279,7 @@ class RestartTests(SqliteTestCase):
 class SharedStoreTests(SqliteTestCase):
 
     def test_a_worker_on_another_store_object_runs_jobs_and_shows_in_worker_all(self):
-        web, back = open_store(self, self.path), open_store(self, self.path)
+        web, back = self.open_sqlite(self.path), self.open_sqlite(self.path)
         worker = self.start_worker(Queue('default', connection=back), name='backend-1')
         q = Queue('default', connection=web)
         jobs = [q.enqueue(add, i, i) for i in range(3)]
@@ -314,9 +295,9 @@ class SharedStoreTests(SqliteTestCase):
 
     def test_workers_on_separate_store_objects_run_each_job_once(self):
         RUNS.clear()
-        workers = [self.start_worker(Queue('default', connection=open_store(self, self.path)))
+        workers = [self.start_worker(Queue('default', connection=self.open_sqlite(self.path)))
                    for _ in range(3)]
-        q = Queue('default', connection=open_store(self, self.path))
+        q = Queue('default', connection=self.open_sqlite(self.path))
         jobs = [q.enqueue(count_run) for _ in range(60)]
         self.assertEqual([job.get_result(timeout=WAIT) for job in jobs], [job.id for job in jobs])
         for worker in workers:
@@ -326,7 +307,7 @@ class SharedStoreTests(SqliteTestCase):
         self.assertEqual(sum(w.successful_job_count for w in workers), 60)
 
     def test_worker_all_shows_what_a_busy_worker_is_doing(self):
-        web, back = open_store(self, self.path), open_store(self, self.path)
+        web, back = self.open_sqlite(self.path), self.open_sqlite(self.path)
         job = Queue('default', connection=web).enqueue(block_on_gate)
         worker = self.start_worker(Queue('default', connection=back), name='busy-1',
                                    job_monitoring_interval=0.05)
@@ -353,10 +334,10 @@ class AbandonedJobTests(SqliteTestCase):
         (Workers of this store object beat whenever its clock moves: they are alive.)
         """
         self.clock = ManualClock(start=core.T0)
-        self.store = open_store(self, self.path, clock=self.clock)
+        self.store = self.open_sqlite(self.path, clock=self.clock)
         self.q = Queue('default', connection=self.store)
         job = self.q.enqueue(block_on_gate, **options)
-        worker_store = open_store(self, self.path, clock=ManualClock(start=core.T0))
+        worker_store = self.open_sqlite(self.path, clock=ManualClock(start=core.T0))
         # beats every 10 s of real time: none happens while the test runs
         worker = self.start_worker(Queue('default', connection=worker_store),
                                    job_monitoring_interval=10)
@@ -396,7 +377,7 @@ class AbandonedJobTests(SqliteTestCase):
 
     def test_advancing_the_clock_does_not_abandon_a_live_worker_of_this_process(self):
         clock = ManualClock(start=core.T0)
-        store = open_store(self, self.path, clock=clock)
+        store = self.open_sqlite(self.path, clock=clock)
         q = Queue('default', connection=store)
         job = q.enqueue(block_on_gate)
         worker = self.start_worker(q, job_monitoring_interval=10)
@@ -409,7 +390,7 @@ class AbandonedJobTests(SqliteTestCase):
 
     @core.slow_tier
     def test_a_worker_process_that_died_mid_job_is_noticed_by_a_live_worker(self):
-        store = open_store(self, self.path)
+        store = self.open_sqlite(self.path)
         q = Queue('default', connection=store)
         job = q.enqueue(die_in_child, retry=Retry(max=1))
         script = ('import sys\n'
