@@ -1,5 +1,5 @@
-"""Unit tests for rq_emulator's core: SPEC §2 (stores, clock), §3 (seed API), §5 (argument
-capture) and §6 (bad input), plus the worker, scheduling, TTL and timeout behaviour they rely on.
+"""Unit tests for rq_emulator's core: stores and the clock, the seed API, argument capture and
+bad input, plus the worker, scheduling, TTL and timeout behaviour they rely on.
 
 Run with `python -m unittest` or `python test_rq_emulator.py`. No test sleeps to synchronise:
 threads meet on Events and Barriers, and every wait has a timeout whose result is asserted.
@@ -289,7 +289,7 @@ class BaseTestCase(unittest.TestCase):
         return cm.exception
 
 
-# ---- §2 stores, connections and the clock -------------------------------------------------
+# ---- stores, connections and the clock ----------------------------------------------------
 
 class StoreAndConnectionTests(BaseTestCase):
 
@@ -370,7 +370,7 @@ class ManualClockTests(unittest.TestCase):
         self.assertEqual(clock(), 162.5)
 
 
-# ---- §3 the seed API ------------------------------------------------------------------
+# ---- the seed API ---------------------------------------------------------------------
 
 class SeedExampleTests(BaseTestCase):
 
@@ -1060,7 +1060,7 @@ class TimeoutTests(BaseTestCase):
         self.assertEqual(self.q.enqueue(no_args).timeout, 180)
 
 
-# ---- §5 capturing arguments ----------------------------------------------------------
+# ---- capturing arguments -------------------------------------------------------------
 
 class ArgumentCaptureTests(BaseTestCase):
 
@@ -1150,7 +1150,7 @@ class ArgumentCaptureTests(BaseTestCase):
         self.assertEqual(good.get_result(timeout=0), 3)
 
 
-# ---- §6 bad input -------------------------------------------------------------------
+# ---- bad input ----------------------------------------------------------------------
 
 class BadInputTests(BaseTestCase):
 
@@ -1309,7 +1309,7 @@ class SyncQueueTests(BaseTestCase):
 # ---- the module surface and the examples -------------------------------------------------
 
 class ModuleTests(unittest.TestCase):
-    SPEC_NAMES = (
+    PUBLIC_NAMES = (
         'Job', 'JobStatus', 'Queue', 'Worker', 'SimpleWorker', 'WorkerPool', 'Retry', 'Repeat',
         'Callback', 'Dependency', 'Result', 'Group', 'StartedJobRegistry', 'FinishedJobRegistry',
         'FailedJobRegistry', 'DeferredJobRegistry', 'ScheduledJobRegistry', 'CanceledJobRegistry',
@@ -1325,8 +1325,8 @@ class ModuleTests(unittest.TestCase):
         for name in rq_emulator.__all__:
             self.assertTrue(hasattr(rq_emulator, name), name)
 
-    def test_spec_names_are_public(self):
-        for name in self.SPEC_NAMES:
+    def test_rq_names_are_public(self):
+        for name in self.PUBLIC_NAMES:
             with self.subTest(name=name):
                 self.assertIn(name, rq_emulator.__all__)
                 self.assertTrue(hasattr(rq_emulator, name))

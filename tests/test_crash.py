@@ -179,7 +179,7 @@ class CrashTest(unittest.TestCase):
                      failed.get_job_count(cleanup=False)))
             self.assertEqual(self.failed_quick_jobs(), {}, 'quick jobs failed (all should succeed)')
             # (state_name: remote states read 'WorkerStatus.IDLE' today; see
-            # test_remote_worker_state_reads_as_in_rq and BUGS.md 'Crash test'.)
+            # test_remote_worker_state_reads_as_in_rq.)
             poll(lambda: sorted(state_name(w) for w in Worker.all(connection=self.store))
                  == ['idle', 'idle'], 5, 'both workers to report themselves idle')
             jobs.extend(self.q.enqueue_many([slow]))

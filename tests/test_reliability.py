@@ -1,6 +1,6 @@
 """Reliability: nothing lost, nothing run twice, under load, faults and bad input.
 
-Four parts (issue 5):
+Four parts:
 
 1. ``LoadTest``: producer threads and started workers over a few thousand jobs
    (succeed, fail, retry, time out, depend on each other, get canceled), then
@@ -11,7 +11,7 @@ Four parts (issue 5):
 3. ``FaultTest``: raising jobs, callbacks and handlers, a job blocked in C past
    its timeout, stopping a worker mid-job or mid-enqueue, many ``get_result``
    waiters, expiry while waiting, an unpicklable result.
-4. ``BadInputTest``: every case of SPEC section 6 raises at the call, names the
+4. ``BadInputTest``: every kind of bad input raises at the call, names the
    bad value and changes nothing.
 
 Nothing here sleeps to synchronise: threads meet at Events/Barriers with
@@ -381,7 +381,7 @@ class _MJob:
 
 
 class _Model:
-    """Where every job must be, per RQ's rules (RQ_NOTES.md sections 3 and 8)."""
+    """Where every job must be, per RQ's rules (statuses and registries, dependencies)."""
 
     def __init__(self, now, queue_names):
         self.now = now
@@ -813,7 +813,7 @@ class FaultTest(unittest.TestCase):
             self.assertEqual(self.rec.count(j.id), 1)
 
     def test_keyboard_interrupt_in_job_fails_it_and_loses_nothing(self):
-        # Decision (SPEC is silent): a job raising KeyboardInterrupt is failed
+        # Decision: a job raising KeyboardInterrupt is failed
         # like any other; work() may re-raise the interrupt (Ctrl-C stops a
         # worker), but no job may be left 'started' or lost.
         j1 = self.q.enqueue(J.raise_keyboard_interrupt, self.key)
@@ -1149,7 +1149,7 @@ class FaultTest(unittest.TestCase):
 
 
 class DependencyReleaseTest(unittest.TestCase):
-    """Deterministic repros of what the model test found (see BUGS.md)."""
+    """Deterministic reproductions of what the model test once found: dependents released in every case."""
 
     def setUp(self):
         self.key = 'deps-%s-%x' % (self._testMethodName, id(self))
@@ -1186,7 +1186,7 @@ class DependencyReleaseTest(unittest.TestCase):
 
 
 # =============================================================================
-# 4. Bad input (SPEC section 6)
+# 4. Bad input
 # =============================================================================
 
 class BadInputTest(unittest.TestCase):
