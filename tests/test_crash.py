@@ -28,7 +28,7 @@ import unittest
 import rq_emulator
 from rq_emulator import FailedJobRegistry, Job, JobStatus, Queue, Retry, Worker
 
-from test_rq_emulator import slow_tier
+from tests.base import slow_tier
 from tests import crash_jobs
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -53,7 +53,7 @@ from rq_emulator import (
     send_stop_job_command,
 )
 
-from test_rq_emulator import JOB_TIMEOUT, SLOW_TESTS
+from tests.base import JOB_TIMEOUT, SLOW_TESTS, BaseTestCase
 from tests import reliability_jobs as J
 
 START = 1_700_000_000          # an integer epoch, so every model time is an integer
@@ -753,8 +753,9 @@ class ModelTest(unittest.TestCase):
 # 3. Faults
 # =============================================================================
 
-class FaultTest(unittest.TestCase):
+class FaultTest(BaseTestCase):
     def setUp(self):
+        super().setUp()
         self.key = 'fault-%s-%x' % (self._testMethodName, id(self))
         self.rec = J.new_recorder(self.key)
         self.clock = ManualClock(start=START)
@@ -1148,10 +1149,11 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(self.rec.count(j1.id), 1)
 
 
-class DependencyReleaseTest(unittest.TestCase):
+class DependencyReleaseTest(BaseTestCase):
     """Deterministic reproductions of what the model test once found: dependents released in every case."""
 
     def setUp(self):
+        super().setUp()
         self.key = 'deps-%s-%x' % (self._testMethodName, id(self))
         self.rec = J.new_recorder(self.key)
         self.store = MemoryStore(clock=ManualClock(start=START))
@@ -1189,8 +1191,9 @@ class DependencyReleaseTest(unittest.TestCase):
 # 4. Bad input
 # =============================================================================
 
-class BadInputTest(unittest.TestCase):
+class BadInputTest(BaseTestCase):
     def setUp(self):
+        super().setUp()
         self.key = 'bad-%s-%x' % (self._testMethodName, id(self))
         self.rec = J.new_recorder(self.key)
         self.clock = ManualClock(start=START)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import unittest
 
-from test_rq_emulator import slow_tier
+from tests.base import slow_tier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
