@@ -264,6 +264,20 @@ class BaseTestCase(unittest.TestCase):
             return tx.wait(lambda: (tx.job_get(job.id) or {_STATUS: None})[_STATUS] == status,
                            timeout)
 
+    def poll_until(self, predicate, timeout=WAIT, every=0.02):
+        """Check `predicate` every `every` s until it is true; return whether it was in time.
+
+        Only for what another process writes (or another store object on the same file, which
+        behaves as one): it cannot notify this process, so a bounded poll is the way to wait.
+        The pause is an Event that is never set, not a sleep."""
+        pause = threading.Event()
+        end = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() >= end:
+                return False
+            pause.wait(every)
+        return True
+
     def registries(self, q=None):
         q = q or self.q
         return {

@@ -103,7 +103,7 @@ def fanout():
     """A job enqueueing follow-up jobs in a tight loop, until its timeout lands."""
     job = get_current_job()
     THREADS[job.id] = threading.current_thread()
-    side = Queue('side', connection=job._store)
+    side = Queue('side', connection=job.connection)
     while True:
         side.enqueue(int, 1, job_timeout=5)
 
