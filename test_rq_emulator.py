@@ -104,6 +104,12 @@ def set_event(name):
     EVENTS[name].set()
 
 
+def mark_time():
+    """Note when it ran (real time), then set EVENTS['marked']."""
+    note('time', time.time())
+    EVENTS['marked'].set()
+
+
 def note_own_status():
     """What a running job reads as its own status, through a fresh fetch."""
     me = get_current_job()
@@ -873,19 +879,14 @@ class WorkerTests(BaseTestCase):
 class SchedulingTests(BaseTestCase):
 
     def test_live_worker_runs_a_scheduled_job_at_its_due_time(self):
-        q = Queue('real', connection=MemoryStore())
-        ran, ran_at = threading.Event(), []
-
-        def mark():
-            ran_at.append(time.time())
-            ran.set()
+        q = Queue('real', connection=self.make_store(None))     # this back-end, on real time
         self.start_worker([q])
         began = time.time()
-        job = q.enqueue_in(timedelta(seconds=0.2), mark)
+        job = q.enqueue_in(timedelta(seconds=0.2), mark_time)
         self.assertEqual(job.get_status(), JobStatus.SCHEDULED)
-        self.assertTrue(ran.wait(WAIT))
-        self.assertGreaterEqual(ran_at[0], began + 0.2 - 1e-3)
-        self.assertLess(ran_at[0], began + 0.2 + 1.0)
+        self.assertTrue(EVENTS['marked'].wait(WAIT))
+        self.assertGreaterEqual(NOTES['time'][0], began + 0.2 - 1e-3)
+        self.assertLess(NOTES['time'][0], began + 0.2 + 1.0)
         self.assertEqual(job.get_result(timeout=WAIT), None)
 
     def test_advance_wakes_a_live_worker(self):

@@ -20,15 +20,13 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
-import rq_emulator
 from rq_emulator import FailedJobRegistry, Job, JobStatus, Queue, Retry, Worker
 
-from tests.base import slow_tier
+from tests.base import BaseTestCase, slow_tier
 from tests import crash_jobs
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -82,20 +80,18 @@ def state_name(worker):
 
 @slow_tier
 @unittest.skipUnless(os.name == 'posix', 'POSIX only: SIGKILL/SIGINT and atomic O_APPEND writes')
-class CrashTest(unittest.TestCase):
+class CrashTest(BaseTestCase):
+
+    def make_store(self, clock):
+        self.db = self.sqlite_path('jobs.db')
+        self.dir = os.path.dirname(self.db)
+        return self.open_sqlite(self.db)        # the real clock, as the worker processes use
 
     def setUp(self):
-        if not hasattr(rq_emulator, 'SqliteStore'):
-            self.skipTest('rq_emulator.SqliteStore does not exist yet')
         self.started_at = time.monotonic()
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-        self.db = os.path.join(self.dir, 'jobs.db')
+        super().setUp()
         self.log = os.path.join(self.dir, 'executions.log')
         self.marker = os.path.join(self.dir, 'slow.started')
-        self.store = rq_emulator.SqliteStore(self.db)
-        self.addCleanup(self.store.close)
         self.q = Queue(QUEUE, connection=self.store)
         self.procs = {}                 # name -> Popen
         self.addCleanup(self._kill_leftovers)

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import unittest
 
-from rq_emulator import (Callback, Job, JobStatus, MemoryStore, Queue, SqliteStore, Worker,
+from rq_emulator import (Callback, Job, JobStatus, MemoryStore, Queue, Worker,
                          resume, send_kill_horse_command, send_shutdown_command,
                          send_stop_job_command, suspend)
 from rq_emulator import _send_command      # a stale stop-job command, as no public call sends one

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import collections
 import json
-import logging
 import os
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import unittest
 from datetime import timedelta
 
