@@ -135,16 +135,21 @@ class SqliteArgumentCaptureTests(SqliteBase, core.ArgumentCaptureTests):
     test_reference_serializer_keeps_objects = _skip(_REFERENCE)
 
     def test_functions_from_main_nested_and_lambdas_work(self):
-        # A worker process could not import them, so a SqliteStore refuses them at enqueue.
+        # A worker process could not import them, so a SqliteStore refuses them at enqueue,
+        # with an error that names the function and says to define it in a module.
         def nested(a):
             return a * 2
-        for func in (nested, lambda: 'lam'):
+        in_main = type(nested)(nested.__code__, {'__name__': '__main__'}, 'in_main')
+        in_main.__qualname__ = 'in_main'
+        for func in (nested, lambda a: 'lam', in_main):
             with self.subTest(func=func.__qualname__):
                 before = self.snapshot()
                 with self.assertRaises(ValueError) as cm:
-                    self.q.enqueue(func, 4)
-                self.assertIn('nested functions cannot be imported', str(cm.exception))
+                    self.q.enqueue(func, 4, job_id='probe')
+                self.assertIn(func.__qualname__, str(cm.exception))
+                self.assertIn('module', str(cm.exception))
                 self.assertEqual(self.snapshot(), before)
+                self.assertFalse(Job.exists('probe', connection=self.store))
 
 
 class SqliteBadInputTests(SqliteBase, core.BadInputTests):
