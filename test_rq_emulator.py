@@ -11,6 +11,7 @@ import collections
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -846,6 +847,33 @@ class WorkerTests(BaseTestCase):
         self.worker().work(burst=True)
         self.assertEqual(NOTES['current'], [job.id])
         self.assertIsNone(get_current_job())
+
+    @unittest.expectedFailure   # Worker.work() waits with no timeout: remove once it waits in slices
+    @unittest.skipUnless(hasattr(signal, 'pthread_kill'), 'needs signal.pthread_kill (POSIX)')
+    def test_a_signal_reaches_its_handler_while_work_runs_a_job(self):
+        # CPython runs a Python signal handler in the main thread, between bytecodes. A signal
+        # that the kernel delivers to another thread (any thread may get a process's SIGTERM)
+        # does not interrupt the main thread's lock wait, so work() must wait in bounded slices
+        # or the handler (the CLI's warm shut-down) runs only once the worker has ended.
+        if threading.current_thread() is not threading.main_thread():
+            self.skipTest('signal handlers run in the main thread only')
+        handled = threading.Event()
+        old = signal.signal(signal.SIGUSR1, lambda signum, frame: handled.set())
+        self.addCleanup(signal.signal, signal.SIGUSR1, old)
+        gate = self.gate()
+        self.q.enqueue(gated, gate.name)
+        seen = []
+
+        def deliver_to_this_thread():
+            self.assertTrue(gate.started.wait(WAIT))
+            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+            seen.append(handled.wait(1))        # while the job is still in hand
+            gate.release.set()
+        helper = threading.Thread(target=deliver_to_this_thread)
+        helper.start()
+        self.assertIs(self.worker().work(burst=True), True)
+        helper.join(WAIT)
+        self.assertEqual(seen, [True], 'the handler did not run while work() waited')
 
     def test_concurrent_enqueuers_and_workers_run_each_job_once(self):
         workers = [self.start_worker() for _ in range(3)]
