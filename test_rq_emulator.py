@@ -8,6 +8,7 @@ threads meet on Events and Barriers, and every wait has a timeout whose result i
 from __future__ import annotations
 
 import collections
+import inspect
 import json
 import logging
 import os
@@ -186,6 +187,35 @@ def on_success_note(job, connection, result):
 
 def on_failure_note(job, connection, typ, value, tb):
     note('calls', ('bad', job.id, typ))
+
+
+def main_thread_waits_in_work():
+    """Whether the main thread is blocked in a Condition's lock wait called from Worker.work().
+
+    (Not in another wait, such as Thread.start()'s: a thread woken from one keeps showing
+    that frame until it is scheduled again.)"""
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    if frame is None or frame.f_code is not threading.Condition.wait.__code__ \
+            or frame.f_lineno not in _CONDITION_WAIT_ACQUIRES:
+        return False
+    for _ in range(5):
+        frame = frame.f_back
+        if frame is None or frame.f_code is threading.Thread.start.__code__:
+            return False
+        if frame.f_code is Worker.work.__code__:
+            return True
+    return False
+
+
+def _blocking_acquires(func):
+    """Line numbers of func's blocking `waiter.acquire(...)` calls: those after the release."""
+    lines, first = inspect.getsourcelines(func)
+    start = next(i for i, line in enumerate(lines) if '_release_save()' in line)
+    return {first + i for i, line in enumerate(lines)
+            if i > start and 'waiter.acquire(' in line and 'acquire(False)' not in line}
+
+
+_CONDITION_WAIT_ACQUIRES = _blocking_acquires(threading.Condition.wait)
 
 
 # ---- base class ---------------------------------------------------------------------------
@@ -865,10 +895,17 @@ class WorkerTests(BaseTestCase):
         seen = []
 
         def deliver_to_this_thread():
-            self.assertTrue(gate.started.wait(WAIT))
-            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
-            seen.append(handled.wait(1))        # while the job is still in hand
-            gate.release.set()
+            try:
+                # Polls (bounded) until the main thread blocks in work()'s wait: a signal that
+                # arrives while it still runs bytecode would be handled at once either way.
+                if not (gate.started.wait(WAIT)
+                        and self.poll_until(main_thread_waits_in_work, every=0.005)):
+                    seen.append('the main thread never blocked in work()')
+                    return
+                signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+                seen.append(handled.wait(1))    # while the job is still in hand
+            finally:
+                gate.release.set()
         helper = threading.Thread(target=deliver_to_this_thread)
         helper.start()
         self.assertIs(self.worker().work(burst=True), True)
