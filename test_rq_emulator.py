@@ -1,5 +1,5 @@
-"""Unit tests for rq_emulator's core: SPEC §2 (stores, clock), §3 (seed API), §5 (argument
-capture) and §6 (bad input), plus the worker, scheduling, TTL and timeout behaviour they rely on.
+"""Unit tests for rq_emulator's core: stores and the clock, the seed API, argument capture and
+bad input, plus the worker, scheduling, TTL and timeout behaviour they rely on.
 
 Run with `python -m unittest` or `python test_rq_emulator.py`. No test sleeps to synchronise:
 threads meet on Events and Barriers, and every wait has a timeout whose result is asserted.
@@ -8,13 +8,17 @@ threads meet on Events and Barriers, and every wait has a timeout whose result i
 from __future__ import annotations
 
 import collections
+import inspect
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import types
 import unittest
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -23,16 +27,31 @@ import rq_emulator
 from rq_emulator import (
     CanceledJobRegistry, DeferredJobRegistry, Dependency, DuplicateJobError, FailedJobRegistry,
     FinishedJobRegistry, InvalidJobOperation, Job, JobFailedError, JobStatus, JSONSerializer,
-    ManualClock, MemoryStore, NoSuchJobError, Queue, Retry, ScheduledJobRegistry,
+    ManualClock, MemoryStore, NoSuchJobError, Queue, Retry, ScheduledJobRegistry, SqliteStore,
     StartedJobRegistry, TimeoutFormatError, Worker, get_current_job, send_stop_job_command,
 )
+from rq_emulator import _STATUS   # the status slot of a stored record: wait_status() only
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 T0 = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
 WAIT = 5  # seconds: the longest any healthy wait in this file should take
+JOB_TIMEOUT = 0.25  # seconds: the job_timeout of the timeout tests (real time)
+
+# The slow tier (subprocesses, real-time waits of a second or more) runs only when asked for;
+# .ci/run asks for it. The default run stays within a few seconds.
+SLOW_TESTS = bool(os.environ.get('RQ_EMULATOR_SLOW_TESTS'))
+slow_tier = unittest.skipUnless(SLOW_TESTS, 'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
 
 
-# ---- job functions (module level, so descriptions are predictable) --------------------------
+# ---- job functions ---------------------------------------------------------------------
+# All at module level, so that a SqliteStore can store them by import path and the suite runs
+# unchanged on both stores (tests/test_sqlite_lifecycle.py). What a job wants to tell its test
+# goes into NOTES, and what it waits for or signals is an Event in EVENTS, both by name; the
+# base class empties them before every test.
+
+NOTES = collections.defaultdict(list)       # name -> what jobs recorded, in order
+EVENTS = collections.defaultdict(threading.Event)   # name -> an Event shared by tests and jobs
+
 
 def add_numbers(a, b):
     return a + b
@@ -62,12 +81,158 @@ def no_args():
     return 'ok'
 
 
+def note(name, value):
+    """Record `value` under `name` and return it (the order jobs ran in, what they saw)."""
+    NOTES[name].append(value)
+    return value
+
+
+def gated(name):
+    """Set EVENTS[name + '.started'], then block until EVENTS[name] is set (bounded)."""
+    EVENTS[name + '.started'].set()
+    return EVENTS[name].wait(WAIT)
+
+
+def late(name):
+    """Block until EVENTS[name] (past the job's timeout), return 'late', then set name.ended."""
+    try:
+        EVENTS[name].wait(WAIT)   # a blocking C call: the timeout cannot interrupt it
+        return 'late'
+    finally:
+        EVENTS[name + '.ended'].set()
+
+
+def set_event(name):
+    EVENTS[name].set()
+
+
+def mark_time():
+    """Note when it ran (real time), then set EVENTS['marked']."""
+    note('time', time.time())
+    EVENTS['marked'].set()
+
+
+def note_own_status():
+    """What a running job reads as its own status, through a fresh fetch."""
+    me = get_current_job()
+    return note('status', Job.fetch(me.id, connection=me.connection).get_status())
+
+
+def note_is_started():
+    me = get_current_job()
+    return note('is_started', (bool(me.is_started), me.is_started()))
+
+
+def note_where_it_is():
+    """Whether the running job is in its started registry, and whether still in its queue."""
+    me = get_current_job()
+    q = Queue(me.origin, connection=me.connection)
+    return note('inside', (me.id in q.started_job_registry, me.id in q.get_job_ids()))
+
+
+def note_current_job_id():
+    return note('current', get_current_job().id)
+
+
+def advance_clock(seconds):
+    """A job that takes `seconds` of the store's (manual) clock."""
+    get_current_job().connection.clock.advance(seconds)
+
+
+def enqueue_child_and_count():
+    """Enqueues from inside a job: it would deadlock if the store lock were held while it runs."""
+    me = get_current_job()
+    q = Queue(me.origin, connection=me.connection)
+    child = q.enqueue(add_numbers, 1, 1)
+    me.meta['count'] = q.count()
+    me.save_meta()
+    return child.id
+
+
+def enqueue_from_callback(job, connection, result):
+    Queue(job.origin, connection=connection).enqueue(no_args)
+
+
+def low_job(name):
+    """Notes its name; 'low1' also enqueues 'high-late' on queue 'high'."""
+    note('order', name)
+    if name == 'low1':
+        Queue('high', connection=get_current_job().connection).enqueue(note, 'order', 'high-late')
+
+
+def count_run():
+    return note('runs', get_current_job().id)
+
+
+def flaky(name, failures):
+    """Fails its first `failures` calls (counted under NOTES[name]), then returns 'ok'."""
+    note(name, get_current_job().id)
+    if len(NOTES[name]) <= failures:
+        raise ValueError('flaky')
+    return 'ok'
+
+
+def keep_and_return_list():
+    """Returns (and saves in meta) the list NOTES['kept'], which the test changes afterwards."""
+    kept = NOTES['kept']
+    kept.append(1)
+    get_current_job().meta['seen'] = kept
+    get_current_job().save_meta()
+    return kept
+
+
+def on_success_note(job, connection, result):
+    note('calls', ('ok', job.id, result))
+
+
+def on_failure_note(job, connection, typ, value, tb):
+    note('calls', ('bad', job.id, typ))
+
+
+def main_thread_waits_in_work():
+    """Whether the main thread is blocked in a Condition's lock wait called from Worker.work().
+
+    (Not in another wait, such as Thread.start()'s: a thread woken from one keeps showing
+    that frame until it is scheduled again.)"""
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    if frame is None or frame.f_code is not threading.Condition.wait.__code__ \
+            or frame.f_lineno not in _CONDITION_WAIT_ACQUIRES:
+        return False
+    for _ in range(5):
+        frame = frame.f_back
+        if frame is None or frame.f_code is threading.Thread.start.__code__:
+            return False
+        if frame.f_code is Worker.work.__code__:
+            return True
+    return False
+
+
+def _blocking_acquires(func):
+    """Line numbers of func's blocking `waiter.acquire(...)` calls: those after the release."""
+    lines, first = inspect.getsourcelines(func)
+    start = next(i for i, line in enumerate(lines) if '_release_save()' in line)
+    return {first + i for i, line in enumerate(lines)
+            if i > start and 'waiter.acquire(' in line and 'acquire(False)' not in line}
+
+
+_CONDITION_WAIT_ACQUIRES = _blocking_acquires(threading.Condition.wait)
+
+
 # ---- base class ---------------------------------------------------------------------------
 
 class BaseTestCase(unittest.TestCase):
-    """A fresh store on a ManualClock for every test, `self.q` on it, and a quiet logger."""
+    """The one fixture of the suite (tests/base.py re-exports it for the files under tests/).
+
+    A fresh store on a ManualClock for every test (`self.store`, `self.clock`, `self.q` on
+    it; `make_store` picks the back-end), the emulator's logger silenced, NOTES and EVENTS
+    emptied, and helpers: workers stopped (bounded) when the test ends, temporary SQLite
+    files, gated jobs, waiting for a status.
+    """
 
     def setUp(self):
+        NOTES.clear()
+        EVENTS.clear()
+        self.addCleanup(self.open_every_gate)
         self.clock = ManualClock(start=T0)
         self.store = self.make_store(self.clock)
         self.q = Queue('default', connection=self.store)
@@ -85,6 +250,26 @@ class BaseTestCase(unittest.TestCase):
         """The store every test runs on; tests/test_sqlite_lifecycle.py overrides it."""
         return MemoryStore(clock=clock)
 
+    # -- SQLite files ------------------------------------------------------------------
+
+    def sqlite_path(self, name='rq.sqlite3'):
+        """A path in a temporary folder that is removed when the test ends."""
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        return os.path.join(folder.name, name)
+
+    def open_sqlite(self, path=None, clock=None, poll_interval=0.02):
+        """A SqliteStore on `path` (a new temporary file by default), closed when the test ends.
+
+        Several stores on one file behave as several processes would: their writes reach
+        each other only through the file, and their waits poll it (every `poll_interval` s).
+        """
+        store = SqliteStore(path or self.sqlite_path(), clock=clock, poll_interval=poll_interval)
+        self.addCleanup(store.close)
+        return store
+
+    # -- workers and jobs --------------------------------------------------------------
+
     def worker(self, queues=None, **kwargs):
         return Worker(queues if queues is not None else [self.q], **kwargs)
 
@@ -94,6 +279,41 @@ class BaseTestCase(unittest.TestCase):
         w.start(burst=burst)
         self.addCleanup(w.stop, WAIT)
         return w
+
+    def gate(self, name='gate'):
+        """The events of a gated job: enqueue `gated, name`; `.started` is set once it runs,
+        and it returns True once `.release` is set (every gate opens when the test ends)."""
+        return types.SimpleNamespace(name=name, started=EVENTS[name + '.started'],
+                                     release=EVENTS[name])
+
+    @staticmethod
+    def open_every_gate():
+        for name, event in list(EVENTS.items()):
+            if not name.endswith('.started'):
+                event.set()
+
+    def wait_status(self, job, status, timeout=WAIT, store=None):
+        """Wait until `job`'s stored status is `status`; return whether it got there in time.
+
+        A Condition wait: every transaction that writes notifies the waiters (a SqliteStore
+        also polls its file, for writes made by other processes)."""
+        with (store or self.store).transaction() as tx:
+            return tx.wait(lambda: (tx.job_get(job.id) or {_STATUS: None})[_STATUS] == status,
+                           timeout)
+
+    def poll_until(self, predicate, timeout=WAIT, every=0.02):
+        """Check `predicate` every `every` s until it is true; return whether it was in time.
+
+        Only for what another process writes (or another store object on the same file, which
+        behaves as one): it cannot notify this process, so a bounded poll is the way to wait.
+        The pause is an Event that is never set, not a sleep."""
+        pause = threading.Event()
+        end = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() >= end:
+                return False
+            pause.wait(every)
+        return True
 
     def registries(self, q=None):
         q = q or self.q
@@ -120,7 +340,7 @@ class BaseTestCase(unittest.TestCase):
         return cm.exception
 
 
-# ---- §2 stores, connections and the clock -------------------------------------------------
+# ---- stores, connections and the clock ----------------------------------------------------
 
 class StoreAndConnectionTests(BaseTestCase):
 
@@ -201,7 +421,7 @@ class ManualClockTests(unittest.TestCase):
         self.assertEqual(clock(), 162.5)
 
 
-# ---- §3 the seed API ------------------------------------------------------------------
+# ---- the seed API ---------------------------------------------------------------------
 
 class SeedExampleTests(BaseTestCase):
 
@@ -269,20 +489,16 @@ class GetResultTests(BaseTestCase):
         self.assertIn('canceled', str(cm.exception))
 
     def test_stopped_job_raises_job_failed_error(self):
-        started, gate = threading.Event(), threading.Event()
-
-        def gated():
-            started.set()
-            return gate.wait(WAIT)
-        job = self.q.enqueue(gated)
+        gate = self.gate()
+        job = self.q.enqueue(gated, gate.name)
         nxt = self.q.enqueue(no_args)
         self.start_worker()
-        self.assertTrue(started.wait(WAIT))
+        self.assertTrue(gate.started.wait(WAIT))
         send_stop_job_command(self.store, job.id)
         self.assertEqual(nxt.get_result(timeout=WAIT), 'ok')  # the worker goes on
         self.assertTrue(job.is_stopped)
         self.assertIs(job.is_stopped(), True)
-        gate.set()
+        gate.release.set()
         with self.assertRaises(JobFailedError) as cm:
             job.get_result(timeout=1)
         self.assertIn(job.id, str(cm.exception))
@@ -298,28 +514,20 @@ class GetResultTests(BaseTestCase):
         self.assertEqual(job.get_status(), JobStatus.QUEUED)
 
     def test_waits_for_a_running_job(self):
-        started, gate = threading.Event(), threading.Event()
-
-        def gated():
-            started.set()
-            return gate.wait(WAIT)
-        job = self.q.enqueue(gated)
+        gate = self.gate()
+        job = self.q.enqueue(gated, gate.name)
         self.start_worker()
-        self.assertTrue(started.wait(WAIT))
+        self.assertTrue(gate.started.wait(WAIT))
         with self.assertRaises(TimeoutError):
             job.get_result(timeout=0.05)
-        gate.set()
+        gate.release.set()
         self.assertIs(job.get_result(timeout=WAIT), True)
 
     def test_timeout_none_waits_as_long_as_it_takes(self):
-        started, gate = threading.Event(), threading.Event()
-
-        def gated():
-            started.set()
-            return gate.wait(WAIT)
-        job = self.q.enqueue(gated)
+        gate = self.gate()
+        job = self.q.enqueue(gated, gate.name)
         self.start_worker()
-        releaser = threading.Thread(target=lambda: started.wait(WAIT) and gate.set())
+        releaser = threading.Thread(target=lambda: gate.started.wait(WAIT) and gate.release.set())
         releaser.start()
         self.assertIs(job.get_result(), True)
         releaser.join(WAIT)
@@ -356,14 +564,9 @@ class PredicateAndCountTests(BaseTestCase):
         self.assertOnly(canceled, 'is_canceled')
 
     def test_is_started_inside_the_job(self):
-        seen = []
-
-        def look():
-            me = get_current_job()
-            seen.append((bool(me.is_started), me.is_started()))
-        self.q.enqueue(look)
+        self.q.enqueue(note_is_started)
         self.worker().work(burst=True)
-        self.assertEqual(seen, [(True, True)])
+        self.assertEqual(NOTES['is_started'], [(True, True)])
 
     def test_get_status_is_a_str_enum(self):
         job = self.q.enqueue(add_numbers, 1, 2)
@@ -488,12 +691,10 @@ class ToDictTests(BaseTestCase):
 class LifecycleTests(BaseTestCase):
 
     def test_statuses_queued_started_finished(self):
-        seen = []
-        job = self.q.enqueue(lambda: seen.append(job_ref[0].get_status()) or 'done')
-        job_ref = [job]
+        job = self.q.enqueue(note_own_status)
         self.assertEqual(job.get_status(), JobStatus.QUEUED)
         self.worker().work(burst=True)
-        self.assertEqual(seen, [JobStatus.STARTED])
+        self.assertEqual(NOTES['status'], [JobStatus.STARTED])
         self.assertEqual(job.get_status(), JobStatus.FINISHED)
 
     def test_statuses_failed_scheduled_deferred_canceled(self):
@@ -510,7 +711,7 @@ class LifecycleTests(BaseTestCase):
         self.assertEqual(child.get_status(), JobStatus.CANCELED)
 
     def test_timestamps_follow_the_store_clock(self):
-        job = self.q.enqueue(lambda: self.clock.advance(2))
+        job = self.q.enqueue(advance_clock, 2)
         self.assertEqual(job.created_at, T0)
         self.assertEqual(job.enqueued_at, T0)
         self.assertIsNone(job.started_at)
@@ -539,15 +740,10 @@ class LifecycleTests(BaseTestCase):
 
     def test_registries_membership(self):
         regs = self.registries()
-        inside = []
-
-        def look():
-            me = get_current_job()
-            inside.append((me.id in regs['started'], me.id in self.q.get_job_ids()))
-        ok = self.q.enqueue(look)
+        ok = self.q.enqueue(note_where_it_is)
         bad = self.q.enqueue(fail)
         self.worker().work(burst=True)
-        self.assertEqual(inside, [(True, False)])
+        self.assertEqual(NOTES['inside'], [(True, False)])
         self.assertIn(ok.id, regs['finished'])
         self.assertIn(ok, regs['finished'])
         self.assertNotIn(ok.id, regs['started'])
@@ -579,6 +775,7 @@ class LifecycleTests(BaseTestCase):
 # ---- workers --------------------------------------------------------------------------
 
 class WorkerTests(BaseTestCase):
+    CONCURRENT_JOBS = 1000      # jobs of the concurrent-enqueuers test (4 enqueuers, 3 workers)
 
     def test_work_burst_return_value(self):
         self.assertIs(self.worker().work(burst=True), False)
@@ -606,17 +803,13 @@ class WorkerTests(BaseTestCase):
         self.assertEqual(self.q.count(), 0)
 
     def test_stop_finishes_job_in_hand_and_takes_no_new_one(self):
-        started, gate = threading.Event(), threading.Event()
-
-        def gated():
-            started.set()
-            return gate.wait(WAIT)
-        first = self.q.enqueue(gated)
+        gate = self.gate()
+        first = self.q.enqueue(gated, gate.name)
         second = self.q.enqueue(no_args)
         w = self.start_worker()
-        self.assertTrue(started.wait(WAIT))
+        self.assertTrue(gate.started.wait(WAIT))
         self.assertIs(w.stop(timeout=0.05), False)  # the job in hand is still blocked
-        gate.set()
+        gate.release.set()
         self.assertIs(w.stop(timeout=WAIT), True)
         self.assertEqual(first.get_status(), JobStatus.FINISHED)
         self.assertIs(first.get_result(timeout=0), True)
@@ -635,29 +828,22 @@ class WorkerTests(BaseTestCase):
         self.assertEqual([j.get_result(timeout=WAIT) for j in jobs], [0, 2, 4, 6, 8])
 
     def test_strict_priority(self):
-        order = []
         high = Queue('high', connection=self.store)
         low = Queue('low', connection=self.store)
         for name in ('low1', 'low2'):
-            low.enqueue(order.append, name)
+            low.enqueue(note, 'order', name)
         for name in ('high1', 'high2'):
-            high.enqueue(order.append, name)
+            high.enqueue(note, 'order', name)
         self.worker([high, low]).work(burst=True)
-        self.assertEqual(order, ['high1', 'high2', 'low1', 'low2'])
+        self.assertEqual(NOTES['order'], ['high1', 'high2', 'low1', 'low2'])
 
     def test_priority_is_rechecked_on_every_dequeue(self):
-        order = []
         high = Queue('high', connection=self.store)
         low = Queue('low', connection=self.store)
-
-        def low_job(name):
-            order.append(name)
-            if name == 'low1':
-                high.enqueue(order.append, 'high-late')
         low.enqueue(low_job, 'low1')
         low.enqueue(low_job, 'low2')
         self.worker([high, low]).work(burst=True)
-        self.assertEqual(order, ['low1', 'high-late', 'low2'])
+        self.assertEqual(NOTES['order'], ['low1', 'high-late', 'low2'])
 
     def test_exception_and_system_exit_fail_the_job_not_the_worker(self):
         bad = self.q.enqueue(fail)
@@ -677,16 +863,7 @@ class WorkerTests(BaseTestCase):
         self.assertEqual(bye.get_status(), JobStatus.FAILED)
 
     def test_job_functions_run_outside_the_lock(self):
-        def busy():  # would deadlock if the store lock were held while a job runs
-            me = get_current_job()
-            child = self.q.enqueue(add_numbers, 1, 1)
-            me.meta['count'] = self.q.count()
-            me.save_meta()
-            return child.id
-
-        def on_success(job, connection, result):
-            self.q.enqueue(no_args)
-        job = self.q.enqueue(busy, on_success=on_success)
+        job = self.q.enqueue(enqueue_child_and_count, on_success=enqueue_from_callback)
         w = self.worker()
         w.start(burst=True)
         self.assertIs(w.stop(timeout=WAIT), True)
@@ -696,25 +873,53 @@ class WorkerTests(BaseTestCase):
 
     def test_get_current_job(self):
         self.assertIsNone(get_current_job())
-        seen = []
-        job = self.q.enqueue(lambda: seen.append(get_current_job().id))
+        job = self.q.enqueue(note_current_job_id)
         self.worker().work(burst=True)
-        self.assertEqual(seen, [job.id])
+        self.assertEqual(NOTES['current'], [job.id])
         self.assertIsNone(get_current_job())
 
-    def test_concurrent_enqueuers_and_workers_run_each_job_once(self):
-        counts, lock = collections.Counter(), threading.Lock()
+    @unittest.expectedFailure   # Worker.work() waits with no timeout: remove once it waits in slices
+    @unittest.skipUnless(hasattr(signal, 'pthread_kill'), 'needs signal.pthread_kill (POSIX)')
+    def test_a_signal_reaches_its_handler_while_work_runs_a_job(self):
+        # CPython runs a Python signal handler in the main thread, between bytecodes. A signal
+        # that the kernel delivers to another thread (any thread may get a process's SIGTERM)
+        # does not interrupt the main thread's lock wait, so work() must wait in bounded slices
+        # or the handler (the CLI's warm shut-down) runs only once the worker has ended.
+        if threading.current_thread() is not threading.main_thread():
+            self.skipTest('signal handlers run in the main thread only')
+        handled = threading.Event()
+        old = signal.signal(signal.SIGUSR1, lambda signum, frame: handled.set())
+        self.addCleanup(signal.signal, signal.SIGUSR1, old)
+        gate = self.gate()
+        self.q.enqueue(gated, gate.name)
+        seen = []
 
-        def record():
-            with lock:
-                counts[get_current_job().id] += 1
+        def deliver_to_this_thread():
+            try:
+                # Polls (bounded) until the main thread blocks in work()'s wait: a signal that
+                # arrives while it still runs bytecode would be handled at once either way.
+                if not (gate.started.wait(WAIT)
+                        and self.poll_until(main_thread_waits_in_work, every=0.005)):
+                    seen.append('the main thread never blocked in work()')
+                    return
+                signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+                seen.append(handled.wait(1))    # while the job is still in hand
+            finally:
+                gate.release.set()
+        helper = threading.Thread(target=deliver_to_this_thread)
+        helper.start()
+        self.assertIs(self.worker().work(burst=True), True)
+        helper.join(WAIT)
+        self.assertEqual(seen, [True], 'the handler did not run while work() waited')
+
+    def test_concurrent_enqueuers_and_workers_run_each_job_once(self):
         workers = [self.start_worker() for _ in range(3)]
         barrier = threading.Barrier(4)
         ids, ids_lock = [], threading.Lock()
 
         def enqueuer():
             barrier.wait(WAIT)
-            mine = [self.q.enqueue(record) for _ in range(250)]
+            mine = [self.q.enqueue(count_run) for _ in range(self.CONCURRENT_JOBS // 4)]
             with ids_lock:
                 ids.extend(mine)
         threads = [threading.Thread(target=enqueuer) for _ in range(4)]
@@ -723,14 +928,15 @@ class WorkerTests(BaseTestCase):
         for t in threads:
             t.join(WAIT * 2)
             self.assertFalse(t.is_alive())
-        self.assertEqual(len(ids), 1000)
+        self.assertEqual(len(ids), self.CONCURRENT_JOBS)
         for job in ids:
             job.get_result(timeout=WAIT)
         for w in workers:
             self.assertIs(w.stop(timeout=WAIT), True)
-        self.assertEqual(len(counts), 1000)
+        counts = collections.Counter(NOTES['runs'])
+        self.assertEqual(len(counts), self.CONCURRENT_JOBS)
         self.assertEqual(set(counts.values()), {1})
-        self.assertEqual(sum(w.successful_job_count for w in workers), 1000)
+        self.assertEqual(sum(w.successful_job_count for w in workers), self.CONCURRENT_JOBS)
 
 
 # ---- scheduling -----------------------------------------------------------------------
@@ -738,27 +944,21 @@ class WorkerTests(BaseTestCase):
 class SchedulingTests(BaseTestCase):
 
     def test_live_worker_runs_a_scheduled_job_at_its_due_time(self):
-        q = Queue('real', connection=MemoryStore())
-        ran, ran_at = threading.Event(), []
-
-        def mark():
-            ran_at.append(time.time())
-            ran.set()
+        q = Queue('real', connection=self.make_store(None))     # this back-end, on real time
         self.start_worker([q])
         began = time.time()
-        job = q.enqueue_in(timedelta(seconds=0.2), mark)
+        job = q.enqueue_in(timedelta(seconds=0.2), mark_time)
         self.assertEqual(job.get_status(), JobStatus.SCHEDULED)
-        self.assertTrue(ran.wait(WAIT))
-        self.assertGreaterEqual(ran_at[0], began + 0.2 - 1e-3)
-        self.assertLess(ran_at[0], began + 0.2 + 1.0)
+        self.assertTrue(EVENTS['marked'].wait(WAIT))
+        self.assertGreaterEqual(NOTES['time'][0], began + 0.2 - 1e-3)
+        self.assertLess(NOTES['time'][0], began + 0.2 + 1.0)
         self.assertEqual(job.get_result(timeout=WAIT), None)
 
     def test_advance_wakes_a_live_worker(self):
-        ran = threading.Event()
         self.start_worker()
-        self.q.enqueue_in(timedelta(minutes=5), ran.set)
+        self.q.enqueue_in(timedelta(minutes=5), set_event, 'ran')
         self.clock.advance(timedelta(minutes=5))
-        self.assertTrue(ran.wait(WAIT))
+        self.assertTrue(EVENTS['ran'].wait(WAIT))
 
     def test_advance_releases_jobs_in_every_store_on_the_clock(self):
         other = Queue('default', connection=MemoryStore(clock=self.clock))
@@ -797,14 +997,7 @@ class SchedulingTests(BaseTestCase):
         self.assertEqual([j.get_status() for j in (aware, naive, seconds)], ['queued'] * 3)
 
     def test_retry_interval_waits_as_scheduled(self):
-        attempts = []
-
-        def flaky():
-            attempts.append(1)
-            if len(attempts) < 3:
-                raise ValueError('flaky')
-            return 'ok'
-        job = self.q.enqueue(flaky, retry=Retry(max=3, interval=10))
+        job = self.q.enqueue(flaky, 'attempts', 2, retry=Retry(max=3, interval=10))
         self.worker().work(burst=True)
         job.refresh()  # in RQ, plain attributes such as retries_left are read on refresh()
         self.assertEqual((job.get_status(), job.retries_left), (JobStatus.SCHEDULED, 2))
@@ -817,7 +1010,7 @@ class SchedulingTests(BaseTestCase):
         self.clock.advance(10)
         self.worker().work(burst=True)
         self.assertEqual(job.get_result(timeout=0), 'ok')
-        self.assertEqual(len(attempts), 3)
+        self.assertEqual(len(NOTES['attempts']), 3)
 
 
 # ---- TTLs -----------------------------------------------------------------------------
@@ -892,9 +1085,11 @@ class TTLTests(BaseTestCase):
 # ---- honest timeouts ------------------------------------------------------------------
 
 class TimeoutTests(BaseTestCase):
+    # Job timeouts use real time. A quarter of a second keeps these tests quick; the examples
+    # (slow tier) check RQ's message for a whole number of seconds.
 
     def test_job_blocked_in_sleep_fails_on_time_and_next_job_runs(self):
-        stuck = self.q.enqueue(sleep_30, job_timeout=1)
+        stuck = self.q.enqueue(sleep_30, job_timeout=JOB_TIMEOUT)
         after = self.q.enqueue(add_numbers, 20, 22)
         w = self.worker()
         began = time.monotonic()
@@ -902,30 +1097,23 @@ class TimeoutTests(BaseTestCase):
         with self.assertRaises(JobFailedError):
             stuck.get_result(timeout=WAIT)
         elapsed = time.monotonic() - began
-        self.assertGreaterEqual(elapsed, 0.95)
-        self.assertLess(elapsed, 1.5)
+        self.assertGreaterEqual(elapsed, JOB_TIMEOUT - 0.05)
+        self.assertLess(elapsed, JOB_TIMEOUT + 1)
         self.assertEqual(stuck.get_status(), JobStatus.FAILED)
         self.assertTrue(stuck.exc_info.rstrip().endswith(
-            'JobTimeoutException: Task exceeded maximum timeout value (1 seconds)'), stuck.exc_info)
+            f'JobTimeoutException: Task exceeded maximum timeout value ({JOB_TIMEOUT} seconds)'),
+            stuck.exc_info)
         self.assertEqual(after.get_result(timeout=WAIT), 42)
         self.assertIs(w.stop(timeout=WAIT), True)
         self.assertIn(stuck.id, self.q.failed_job_registry)
 
     def test_what_a_timed_out_job_returns_later_is_discarded(self):
-        gate, ended = threading.Event(), threading.Event()
-
-        def late():
-            try:
-                gate.wait(WAIT)   # a blocking C call: the timeout cannot interrupt it
-                return 'late'
-            finally:
-                ended.set()
-        job = self.q.enqueue(late, job_timeout=1)
+        job = self.q.enqueue(late, 'late', job_timeout=JOB_TIMEOUT)
         self.start_worker()
         with self.assertRaises(JobFailedError):
             job.get_result(timeout=WAIT)
-        gate.set()
-        self.assertTrue(ended.wait(WAIT))
+        EVENTS['late'].set()
+        self.assertTrue(EVENTS['late.ended'].wait(WAIT))
         nxt = self.q.enqueue(no_args)  # the worker's next job ends after the late code finished
         self.assertEqual(nxt.get_result(timeout=WAIT), 'ok')
         self.assertEqual(job.get_status(), JobStatus.FAILED)
@@ -934,7 +1122,7 @@ class TimeoutTests(BaseTestCase):
         self.assertNotIn(job.id, self.q.finished_job_registry)
 
     def test_work_in_the_calling_thread_returns_once_the_burst_is_done(self):
-        stuck = self.q.enqueue(sleep_30, job_timeout=1)
+        stuck = self.q.enqueue(sleep_30, job_timeout=JOB_TIMEOUT)
         after = self.q.enqueue(add_numbers, 1, 1)
         w = self.worker()
         returned = []
@@ -942,7 +1130,7 @@ class TimeoutTests(BaseTestCase):
         began = time.monotonic()
         caller.start()
         self.assertEqual(after.get_result(timeout=WAIT), 2)
-        self.assertLess(time.monotonic() - began, 1.5)
+        self.assertLess(time.monotonic() - began, JOB_TIMEOUT + 1)
         self.assertEqual(stuck.get_status(), JobStatus.FAILED)
         caller.join(WAIT)  # the burst is over: work() must not wait for the abandoned sleep(30)
         self.assertFalse(caller.is_alive(), 'work(burst=True) still blocked by the timed-out job')
@@ -952,7 +1140,7 @@ class TimeoutTests(BaseTestCase):
         self.assertEqual(self.q.enqueue(no_args).timeout, 180)
 
 
-# ---- §5 capturing arguments ----------------------------------------------------------
+# ---- capturing arguments -------------------------------------------------------------
 
 class ArgumentCaptureTests(BaseTestCase):
 
@@ -968,16 +1156,9 @@ class ArgumentCaptureTests(BaseTestCase):
         self.assertEqual(kw.get_result(timeout=0), {'x': [1]})
 
     def test_results_and_meta_are_captured_when_stored(self):
-        kept = []
-
-        def build():
-            kept.append(1)
-            get_current_job().meta['seen'] = kept
-            get_current_job().save_meta()
-            return kept
-        job = self.q.enqueue(build)
+        job = self.q.enqueue(keep_and_return_list)
         self.worker().work(burst=True)
-        kept.append(2)
+        NOTES['kept'].append(2)
         self.assertEqual(job.get_result(timeout=0), [1])
         self.assertEqual(Job.fetch(job.id, connection=self.store).meta, {'seen': [1]})
         job.meta['local'] = True          # not saved: the stored meta does not change
@@ -1049,7 +1230,7 @@ class ArgumentCaptureTests(BaseTestCase):
         self.assertEqual(good.get_result(timeout=0), 3)
 
 
-# ---- §6 bad input -------------------------------------------------------------------
+# ---- bad input ----------------------------------------------------------------------
 
 class BadInputTests(BaseTestCase):
 
@@ -1148,13 +1329,12 @@ class BadInputTests(BaseTestCase):
 class DependencyAndCallbackTests(BaseTestCase):
 
     def test_chain_runs_in_order(self):
-        order = []
-        a = self.q.enqueue(order.append, 'a')
-        b = self.q.enqueue(order.append, 'b', depends_on=a)
-        c = self.q.enqueue(order.append, 'c', depends_on=[b.id])
+        a = self.q.enqueue(note, 'order', 'a')
+        b = self.q.enqueue(note, 'order', 'b', depends_on=a)
+        c = self.q.enqueue(note, 'order', 'c', depends_on=[b.id])
         self.assertEqual(self.q.count(), 1)
         self.worker().work(burst=True)
-        self.assertEqual(order, ['a', 'b', 'c'])
+        self.assertEqual(NOTES['order'], ['a', 'b', 'c'])
         self.assertEqual(c.get_status(), JobStatus.FINISHED)
 
     def test_allow_failure(self):
@@ -1166,65 +1346,50 @@ class DependencyAndCallbackTests(BaseTestCase):
         self.assertEqual(lenient.get_status(), JobStatus.FINISHED)
 
     def test_callbacks(self):
-        calls = []
-        ok = self.q.enqueue(add_numbers, 1, 2, on_success=lambda job, conn, result:
-                            calls.append(('ok', job.id, result)))
-        bad = self.q.enqueue(fail, 'x', on_failure=lambda job, conn, typ, value, tb:
-                             calls.append(('bad', job.id, typ)))
+        ok = self.q.enqueue(add_numbers, 1, 2, on_success=on_success_note)
+        bad = self.q.enqueue(fail, 'x', on_failure=on_failure_note)
         self.worker().work(burst=True)
-        self.assertEqual(calls, [('ok', ok.id, 3), ('bad', bad.id, ValueError)])
+        self.assertEqual(NOTES['calls'], [('ok', ok.id, 3), ('bad', bad.id, ValueError)])
 
 
 class SyncQueueTests(BaseTestCase):
 
     def test_is_async_false_runs_inside_enqueue(self):
         q = Queue('sync', connection=self.store, is_async=False)
-        calls = []
-        job = q.enqueue(add_numbers, 2, 3,
-                        on_success=lambda job, conn, result: calls.append(result))
+        job = q.enqueue(add_numbers, 2, 3, on_success=on_success_note)
         self.assertEqual(job.get_status(), JobStatus.FINISHED)
         self.assertEqual(job.get_result(timeout=0), 5)
-        self.assertEqual(calls, [5])
+        self.assertEqual(NOTES['calls'], [('ok', job.id, 5)])
         self.assertIn(job.id, q.finished_job_registry)
         self.assertEqual(q.count(), 0)
 
     def test_is_async_false_failure(self):
         q = Queue('sync', connection=self.store, is_async=False)
-        calls = []
-        job = q.enqueue(fail, 'sync boom', on_failure=lambda job, conn, typ, value, tb:
-                        calls.append(typ))
+        job = q.enqueue(fail, 'sync boom', on_failure=on_failure_note)
         self.assertEqual(job.get_status(), JobStatus.FAILED)
-        self.assertEqual(calls, [ValueError])
+        self.assertEqual(NOTES['calls'], [('bad', job.id, ValueError)])
         self.assertIn(job.id, q.failed_job_registry)
         with self.assertRaises(JobFailedError):
             job.get_result(timeout=0)
 
     def test_is_async_false_dependents(self):
         q = Queue('sync', connection=self.store, is_async=False)
-        order = []
-        parent = q.enqueue(order.append, 'parent')
-        child = q.enqueue(order.append, 'child', depends_on=parent)
-        self.assertEqual(order, ['parent', 'child'])
+        parent = q.enqueue(note, 'order', 'parent')
+        child = q.enqueue(note, 'order', 'child', depends_on=parent)
+        self.assertEqual(NOTES['order'], ['parent', 'child'])
         self.assertEqual(child.get_status(), JobStatus.FINISHED)
 
     def test_is_async_false_current_job_and_retry(self):
         q = Queue('sync', connection=self.store, is_async=False)
-        attempts = []
-
-        def flaky():
-            attempts.append(get_current_job().id)
-            if len(attempts) < 3:
-                raise ValueError('again')
-            return 'ok'
-        job = q.enqueue(flaky, retry=Retry(max=2))
+        job = q.enqueue(flaky, 'attempts', 2, retry=Retry(max=2))
         self.assertEqual(job.get_result(timeout=0), 'ok')
-        self.assertEqual(attempts, [job.id] * 3)
+        self.assertEqual(NOTES['attempts'], [job.id] * 3)
 
 
 # ---- the module surface and the examples -------------------------------------------------
 
 class ModuleTests(unittest.TestCase):
-    SPEC_NAMES = (
+    PUBLIC_NAMES = (
         'Job', 'JobStatus', 'Queue', 'Worker', 'SimpleWorker', 'WorkerPool', 'Retry', 'Repeat',
         'Callback', 'Dependency', 'Result', 'Group', 'StartedJobRegistry', 'FinishedJobRegistry',
         'FailedJobRegistry', 'DeferredJobRegistry', 'ScheduledJobRegistry', 'CanceledJobRegistry',
@@ -1240,13 +1405,14 @@ class ModuleTests(unittest.TestCase):
         for name in rq_emulator.__all__:
             self.assertTrue(hasattr(rq_emulator, name), name)
 
-    def test_spec_names_are_public(self):
-        for name in self.SPEC_NAMES:
+    def test_rq_names_are_public(self):
+        for name in self.PUBLIC_NAMES:
             with self.subTest(name=name):
                 self.assertIn(name, rq_emulator.__all__)
                 self.assertTrue(hasattr(rq_emulator, name))
 
 
+@slow_tier
 class ExamplesTests(unittest.TestCase):
     """Runs every example as a user would, from the repository root and from its own folder."""
     EXPECTED = {

@@ -488,7 +488,7 @@ def _bad_calls(conn, q):
 
 @scenario
 def scenario_bad_inputs_raise(conn):
-    """RQ raises for each of these; SPEC §6 asks for a clear error (the type may differ)."""
+    """RQ raises for each of these; the emulator gives a clear error (the type may differ)."""
     q = Queue('default', connection=conn)
     obs = {name: exc_name(call) != 'no error' for name, call in _bad_calls(conn, q).items()}
     obs['count_after'] = q.count
@@ -505,7 +505,7 @@ def scenario_bad_inputs_exception_types(conn):
 
 @scenario
 def scenario_bad_inputs_rq_accepts(conn):
-    """Inputs real RQ 2.12 accepts (or rejects only later) but SPEC §6 rejects at the call."""
+    """Inputs real RQ 2.12 accepts (or rejects only later) but the emulator rejects at the call."""
     q = Queue('default', connection=conn)
     obs = {
         'worker_no_queues': exc_name(SimpleWorker, [], connection=conn),
@@ -513,8 +513,8 @@ def scenario_bad_inputs_rq_accepts(conn):
         'dequeue_strategy_unknown_empty': exc_name(SimpleWorker([q], connection=conn).work,
                                                    burst=True, dequeue_strategy='bogus'),
     }
-    # RQ 2.12 ignores unique= in enqueue_in/enqueue_at (and overwrites the job); SPEC §6 asks
-    # for DuplicateJobError when the id exists.
+    # RQ 2.12 ignores unique= in enqueue_in/enqueue_at (and overwrites the job); the emulator raises
+    # DuplicateJobError when the id exists.
     q.enqueue(cj.noop, job_id='taken')
     obs['unique_enqueue_in_existing_id'] = exc_name(
         q.enqueue_in, datetime.timedelta(seconds=100), cj.noop, job_id='taken', unique=True)
@@ -884,7 +884,7 @@ def scenario_sync_queue_dependencies(conn):
 
 @scenario
 def scenario_sync_queue_retry(conn):
-    # SPEC §4: deliberate difference (the emulator retries inline; RQ ignores retry here).
+    # A deliberate difference (the emulator retries inline; RQ ignores retry here).
     q = Queue('sync', connection=conn, is_async=False)
     job = q.enqueue(cj.record_fail, 'r', retry=Retry(max=2))
     return {'status': sv(job.get_status()), 'calls': list(cj.CALLS),
@@ -1143,7 +1143,7 @@ def scenario_repeat_failure_not_repeated(conn):
 
 @scenario
 def scenario_repeat_interval_order(conn):
-    # RQ_NOTES §7: 2.12 consumes the list back to front; the emulator may follow the docs.
+    # RQ 2.12 consumes the list back to front; the emulator may follow the docs.
     q = Queue('default', connection=conn)
     job = q.enqueue(cj.record, 'ri', repeat=Repeat(times=3, interval=[100, 200, 300]))
     reg = q.scheduled_job_registry

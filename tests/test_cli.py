@@ -14,31 +14,28 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import unittest
 from unittest import mock
 
 import rq_emulator
 from rq_emulator import Job, JobStatus, Queue, Worker
+from tests.base import BaseTestCase, slow_tier
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 ENQUEUED = re.compile(r"^Enqueued (.*) with job-id '([\w-]+)'\.$")
 
 
-class CliTestCase(unittest.TestCase):
+class CliTestCase(BaseTestCase):
+    """The base's store and queue on a SQLite file (self.db) in a folder of its own (self.dir)."""
+
+    def make_store(self, clock):
+        self.db = self.sqlite_path('jobs.db')
+        self.dir = os.path.dirname(self.db)
+        return self.open_sqlite(self.db)            # the CLI's own stores use the real clock
 
     def setUp(self):
-        for name in ('SqliteStore', 'main'):
-            if not hasattr(rq_emulator, name):
-                self.skipTest(f'rq_emulator.{name} does not exist yet')
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-        self.db = os.path.join(self.dir, 'jobs.db')
-        self.store = rq_emulator.SqliteStore(self.db)
-        self.addCleanup(self.store.close)           # before tmp.cleanup (Windows)
-        self.q = Queue('default', connection=self.store)
+        super().setUp()
         saved_path = sys.path[:]
         self.addCleanup(sys.path.__setitem__, slice(None), saved_path)
 
@@ -271,6 +268,10 @@ class AdminCommandTests(CliTestCase):
         worker = Worker(['default', 'low'], connection=self.store, name='w-info')
         worker.start()
         self.addCleanup(worker.stop, 10)
+        # Until the worker first waits for work its record says 'starting' and names no
+        # queue; a Condition wait (this SQLite store also polls) until it is idle.
+        with self.store.transaction() as tx:
+            self.assertTrue(tx.wait(lambda: worker.get_state() == 'idle', 10))
         code, out, _ = self.cli('info', '-W')
         self.assertEqual(code, 0)
         host = re.escape(worker.hostname)
@@ -350,6 +351,7 @@ class MainTests(CliTestCase):
         self.assertTrue(Job.exists('in-cwd', connection=store))
 
 
+@slow_tier
 @unittest.skipUnless(os.name == 'posix', 'worker subprocess tests need POSIX signals')
 class WorkerProcessTests(CliTestCase):
     """``python -m rq_emulator worker`` in a child process, on the test's SQLite file."""
@@ -373,6 +375,8 @@ class WorkerProcessTests(CliTestCase):
         return proc
 
     def wait_until_started(self, job, proc):
+        # Polls (bounded): the status is written by the worker process, which cannot notify
+        # this one; the pause is an Event that is never set.
         pause = threading.Event()
         for _ in range(400):                        # about 20 s
             if job.get_status() == JobStatus.STARTED:

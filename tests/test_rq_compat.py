@@ -17,6 +17,8 @@ import subprocess
 import sys
 import unittest
 
+from tests.base import slow_tier
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RUNNER = os.path.join(HERE, 'compat_scenarios.py')
@@ -24,22 +26,22 @@ RUNNER = os.path.join(HERE, 'compat_scenarios.py')
 # Scenarios where rq_emulator deliberately differs from RQ 2.12, with the reason.  They must
 # still run without an error on both sides; their observations are reported, not compared.
 KNOWN_DIFFERENCES = {
-    'enqueue_at_past_without_scheduler': 'SPEC §3: every emulator worker enqueues due scheduled '
+    'enqueue_at_past_without_scheduler': 'every emulator worker enqueues due scheduled '
                                          'jobs (RQ needs with_scheduler=True)',
-    'sync_queue_failure': 'SPEC §4: is_async=False runs through the worker path, so a failed '
+    'sync_queue_failure': 'is_async=False runs through the worker path, so a failed '
                           'job gets ended_at (RQ leaves it None)',
     'delete_failed_job': 'job.delete() removes the job\'s results too (RQ leaves the results '
                          'stream behind until it expires)',
     'enqueue_explicit_args_kwargs': 'extra positional arguments with args= raise TypeError '
                                     '(RQ: a bare AssertionError)',
-    'sync_queue_retry': 'SPEC §4: is_async=False honours retry= (RQ ignores it)',
-    'bad_inputs_rq_accepts': 'SPEC §6: Worker([]), an unknown dequeue_strategy, ttl<=0 and '
+    'sync_queue_retry': 'is_async=False honours retry= (RQ ignores it)',
+    'bad_inputs_rq_accepts': 'bad input is refused at the call: Worker([]), an unknown dequeue_strategy, ttl<=0 and '
                              'unique=True on an existing id in enqueue_in raise at the call '
                              '(RQ 2.12 accepts them or fails later)',
-    'repeat_interval_order': 'RQ_NOTES §7: the emulator uses Repeat intervals in the documented '
+    'repeat_interval_order': 'the emulator uses Repeat intervals in the documented '
                              'order (first, second, ..., then the last again); RQ 2.12 code '
                              'consumes the list back to front',
-    'bad_inputs_exception_types': 'SPEC §6: a clear error is required, not RQ\'s exact type '
+    'bad_inputs_exception_types': 'a clear error is given, not always RQ\'s exact type '
                                   '(RQ gives AttributeError for some); bad_inputs_raise checks '
                                   'that each call raises',
 }
@@ -168,6 +170,7 @@ def _emulator_reason():
     return None
 
 
+@slow_tier
 @unittest.skipIf(_skip_reason() is not None, _skip_reason() or '')
 class RQCompatibilityTest(unittest.TestCase):
     """Runs every scenario on real RQ and on the emulator and compares the observations."""

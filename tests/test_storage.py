@@ -352,7 +352,7 @@ class StorageContract:
             self.assertEqual(tx.zmembers(key), ['m2', 'm1', 'm3'])
 
     def test_zmembers_ties_after_re_adding_a_member(self):
-        # MemoryStore keeps a re-added member's place among equal scores (BUGS.md SqliteStore S2)
+        # A re-added member keeps its place among equal scores, on every store.
         key = ('started', 'q')
         with self.store.transaction() as tx:
             for member in ('m2', 'm1', 'm3'):
@@ -361,7 +361,7 @@ class StorageContract:
             self.assertEqual(tx.zmembers(key), ['m2', 'm1', 'm3'])
 
     def test_zmembers_desc_ties_agree_across_stores(self):
-        # BUGS.md SqliteStore S2: which order ties take in desc is not documented; it must at
+        # Which order ties take in desc is not documented; it must at
         # least be the same on every store. MemoryStore keeps insertion order.
         key = ('finished', 'q')
         with self.store.transaction() as tx:
@@ -440,8 +440,6 @@ class MemoryStoreTests(StorageContract, unittest.TestCase):
     def make_store(self, clock):
         return MemoryStore(clock=clock)
 
-    # BUGS.md SqliteStore S3: MemoryStore.queue_pop does not mark the transaction as a write
-
 
 def _temp_path(test):
     folder = tempfile.TemporaryDirectory()
@@ -460,9 +458,6 @@ class SqliteStoreTests(StorageContract, unittest.TestCase):
     def make_store(self, clock):
         # A long poll interval: a waiter woken within WAIT was woken by a notify, not a poll.
         return _open(self, _temp_path(self), clock, poll_interval=60)
-
-    # BUGS.md SqliteStore S1: timers_due returns an out-of-order timer twice
-    # BUGS.md SqliteStore S2: ties among equal scores are ordered differently from MemoryStore
 
 
 class SqliteOnlyTests(unittest.TestCase):

@@ -1,12 +1,11 @@
-"""Regression tests: one per bug fixed after the code review.
+"""Edge cases of the job lifecycle: a timeout or stop landing anywhere in a job, retries,
+repeats and dependents, enqueueing the same id twice, WorkerPool, async jobs, install_as_rq().
 
-Each test names the finding it guards (REVIEW.md = /work/notes/REVIEW.md, the
-review of commit 4ecb39a; BUGS.md = /work/notes/BUGS.md) and fails on the code
-that had the bug.
+Each test fails on a version of the emulator that had the bug it describes.
 
 Nothing here sleeps to synchronise. Threads meet at Events with asserted
 timeouts, and time-dependent behaviour runs on a ManualClock. The race-style
-findings (an async exception arriving inside the emulator, a stop command right
+tests (an async exception arriving inside the emulator, a stop command right
 after a job starts) run a bounded number of trials. Every wait is bounded and
 asserted. After each trial the store lock must be free and every job must sit
 in exactly the registry its status calls for.
@@ -21,6 +20,7 @@ import threading
 import unittest
 
 import rq_emulator
+from tests.base import SLOW_TESTS, BaseTestCase
 from rq_emulator import (
     InvalidJobOperation,
     Job,
@@ -37,9 +37,10 @@ from rq_emulator import (
 )
 
 WAIT = 5                # upper bound (seconds) for every hand-off between threads
-RACE_TRIALS = 20        # trials for each race-style finding
+RACE_TRIALS = 20 if SLOW_TESTS else 5    # trials for each race-style test
 
-_STATUS = rq_emulator._STATUS       # position of the status in a stored job record
+# Record slots, for the one test that looks for a torn write among all the store's records.
+_STATUS = rq_emulator._STATUS
 _ORIGIN = rq_emulator._ORIGIN
 
 # -- job functions (module level, so they can be referenced by name) -----------
@@ -88,7 +89,7 @@ def flaky(name):
 
 
 def progress():
-    """A long job reporting progress: save_meta in a tight loop (REVIEW.md #1)."""
+    """A long job reporting progress: save_meta in a tight loop, until its timeout lands."""
     job = get_current_job()
     THREADS[job.id] = threading.current_thread()
     i = 0
@@ -99,10 +100,10 @@ def progress():
 
 
 def fanout():
-    """A job enqueueing follow-up jobs in a tight loop (REVIEW.md #1, r7c)."""
+    """A job enqueueing follow-up jobs in a tight loop, until its timeout lands."""
     job = get_current_job()
     THREADS[job.id] = threading.current_thread()
-    side = Queue('side', connection=job._store)
+    side = Queue('side', connection=job.connection)
     while True:
         side.enqueue(int, 1, job_timeout=5)
 
@@ -125,9 +126,10 @@ _REGISTRY_FOR = {
 }
 
 
-class RegressionCase(unittest.TestCase):
+class RegressionCase(BaseTestCase):
 
     def setUp(self):
+        super().setUp()
         EVENTS.clear()
         THREADS.clear()
         CALLS.clear()
@@ -140,10 +142,15 @@ class RegressionCase(unittest.TestCase):
                 event.set()
 
     def assert_lock_free(self, store):
-        got = store._lock.acquire(timeout=1)
-        if got:
-            store._lock.release()
-        self.assertTrue(got, 'the store lock is still held')
+        """A transaction from another thread gets through: nothing left the store lock held."""
+        done = threading.Event()
+
+        def probe():
+            with store.transaction():
+                pass
+            done.set()
+        threading.Thread(target=probe, daemon=True).start()
+        self.assertTrue(done.wait(WAIT), 'the store lock is still held')
 
     def assert_one_registry(self, queue, job_id):
         """The job is in exactly the registry its status calls for (a queued job: in its queue)."""
@@ -160,13 +167,6 @@ class RegressionCase(unittest.TestCase):
         self.assertEqual(job_id in queue.get_job_ids(), status is JobStatus.QUEUED)
         return status
 
-    def wait_status(self, store, job_id, status):
-        """Wait (bounded) until the stored status of ``job_id`` is ``status``."""
-        with store:
-            ok = store.wait(lambda: (store.job_get(job_id) or {_STATUS: None})[_STATUS] is status,
-                            WAIT)
-        self.assertTrue(ok, f'job {job_id} never became {status.value}')
-
     def join_job_thread(self, job_id):
         thread = THREADS.get(job_id)
         self.assertIsNotNone(thread, 'the job body never ran')
@@ -174,11 +174,12 @@ class RegressionCase(unittest.TestCase):
         self.assertFalse(thread.is_alive(), 'the abandoned job thread is still running')
 
 
-class ReviewFindingTests(RegressionCase):
-    """The 13 findings of REVIEW.md."""
 
-    def test_finding01_timeout_inside_save_meta_keeps_store_usable(self):
-        """REVIEW.md #1 (CRITICAL): a timeout landing in save_meta() must not leak the store lock."""
+class TimeoutAndInterruptTests(RegressionCase):
+    """A job timeout or a stop command landing anywhere in a job: the store stays usable, no thread dies, and the job ends in one registry."""
+
+    def test_timeout_inside_save_meta_keeps_store_usable(self):
+        """A timeout landing in save_meta() must not leak the store lock."""
         for trial in range(RACE_TRIALS):
             with self.subTest(trial=trial):
                 s = MemoryStore()
@@ -194,8 +195,8 @@ class ReviewFindingTests(RegressionCase):
                 self.assertEqual(Queue('other', connection=s).count, 0)   # store still usable
                 self.join_job_thread(j.id)
 
-    def test_finding01_timeout_inside_enqueue_leaves_no_torn_write(self):
-        """REVIEW.md #1 (CRITICAL, r7c): a timeout landing in enqueue() must not leak the lock or tear a write."""
+    def test_timeout_inside_enqueue_leaves_no_torn_write(self):
+        """A timeout landing in enqueue() must not leak the lock or tear a write."""
         for trial in range(RACE_TRIALS):
             with self.subTest(trial=trial):
                 s = MemoryStore()
@@ -218,8 +219,8 @@ class ReviewFindingTests(RegressionCase):
                 self.assertEqual(orphans, [], 'a queued job is in no queue (torn enqueue)')
                 self.assertEqual(strays, [], 'a queue holds an id with no queued job')
 
-    def test_finding02_stop_right_after_start_kills_no_thread(self):
-        """REVIEW.md #2 (HIGH): send_stop_job_command just after a job starts stops it; no thread dies, no hang."""
+    def test_stop_right_after_start_kills_no_thread(self):
+        """send_stop_job_command just after a job starts stops it; no thread dies, no hang."""
         killed = []
         saved_hooks = threading.excepthook, sys.unraisablehook
         threading.excepthook = lambda args: killed.append(
@@ -236,7 +237,7 @@ class ReviewFindingTests(RegressionCase):
                 j = q.enqueue(blocker, name)
                 w = Worker([q], connection=s)
                 w.start(burst=True)
-                self.wait_status(s, j.id, JobStatus.STARTED)
+                self.assertTrue(self.wait_status(j, JobStatus.STARTED, store=s))
                 try:
                     send_stop_job_command(s, j.id)          # as soon as the status says started
                 except InvalidJobOperation:                 # (the _take -> _run window: retry once
@@ -250,8 +251,8 @@ class ReviewFindingTests(RegressionCase):
                 self.assert_one_registry(q, j.id)
         self.assertEqual(killed, [], 'a thread died of an uncaught exception')
 
-    def test_finding03_second_run_of_a_worker_enforces_job_timeout(self):
-        """REVIEW.md #3 (HIGH): a worker started again still fails a job at its job_timeout."""
+    def test_second_run_of_a_worker_enforces_job_timeout(self):
+        """A worker started again still fails a job at its job_timeout."""
         s = MemoryStore()
         q = Queue('q', connection=s)
         w = Worker([q], connection=s)
@@ -270,64 +271,8 @@ class ReviewFindingTests(RegressionCase):
         self.assertIn('JobTimeoutException', j.exc_info)
         self.assert_one_registry(q, j.id)
 
-    def test_finding04_worker_pool_start_serves_until_stopped(self):
-        """REVIEW.md #4 (MEDIUM): WorkerPool.start() (non-burst) keeps serving jobs until stop()."""
-        s = MemoryStore()
-        q = Queue('q', connection=s)
-        busy = [q.enqueue(blocker, 'pool0'), q.enqueue(blocker, 'pool1')]
-        pool = WorkerPool([q], connection=s, num_workers=2)
-        t = threading.Thread(target=pool.start, daemon=True)
-        t.start()
-        self.assertTrue(_event('pool0-inside').wait(WAIT))
-        self.assertTrue(_event('pool1-inside').wait(WAIT))      # both workers busy
-        later = q.enqueue(add, 1, 2)
-        # Free the first worker only: it must go on and take the later job.
-        first = next(job for job in busy
-                     if Job.fetch(job.id, connection=s).worker_name == pool.workers[0].name)
-        _event(first.args[0] + '-gate').set()
-        self.assertEqual(later.get_result(timeout=WAIT), 3)
-        for job in busy:
-            _event(job.args[0] + '-gate').set()
-            self.assertEqual(job.get_result(timeout=WAIT), job.args[0])
-        self.assertTrue(t.is_alive(), 'pool.start() returned although nobody stopped the pool')
-        self.assertTrue(pool.stop(WAIT))
-        t.join(WAIT)
-        self.assertFalse(t.is_alive(), 'pool.start() did not return after pool.stop()')
-        self.assert_lock_free(s)
-
-    def test_finding05_sync_queue_retry_with_interval_runs_when_due(self):
-        """REVIEW.md #5 (MEDIUM): with is_async=False a retry with an interval runs when it is due."""
-        c = ManualClock(start=1000)
-        s = MemoryStore(clock=c)
-        q = Queue('sync', connection=s, is_async=False)
-        j = q.enqueue(flaky, 'sync', retry=Retry(1, interval=10))
-        self.assertEqual(j.get_status(), JobStatus.SCHEDULED)
-        self.assertEqual(CALLS['sync'], 1)
-        c.advance(9)
-        self.assertEqual(CALLS['sync'], 1)
-        c.advance(2)
-        self.assertEqual(CALLS['sync'], 2)
-        self.assertEqual(j.get_status(), JobStatus.FINISHED)
-        self.assertEqual(j.return_value(), 'ok')
-        self.assertEqual(q.get_job_ids(), [])
-        self.assert_one_registry(q, j.id)
-
-    def test_finding06_returned_retry_does_not_call_on_success(self):
-        """REVIEW.md #6 (MEDIUM, RQ parity): a job returning Retry never gets on_success called."""
-        seen = []
-        s = MemoryStore()
-        q = Queue('q', connection=s)
-        j = q.enqueue(ask_again,
-                      on_success=lambda job, connection, result: seen.append(type(result).__name__),
-                      on_failure=lambda job, connection, *exc: None)
-        Worker([q], connection=s).work(burst=True)
-        self.assertEqual(seen, [], 'on_success was called with the returned Retry')
-        self.assertEqual(j.get_status(), JobStatus.FAILED)      # 1 retry, then max exceeded
-        self.assertEqual(Job.fetch(j.id, connection=s).number_of_retries, 1)
-        self.assert_one_registry(q, j.id)
-
-    def test_finding07_stopped_job_expires_with_its_failure_ttl(self):
-        """REVIEW.md #7 (LOW-MEDIUM): a stopped job's record expires with failure_ttl, like a failed one."""
+    def test_stopped_job_expires_with_its_failure_ttl(self):
+        """A stopped job's record expires with failure_ttl, like a failed one."""
         c = ManualClock(start=1000)
         s = MemoryStore(clock=c)
         q = Queue('q', connection=s)
@@ -349,106 +294,8 @@ class ReviewFindingTests(RegressionCase):
         self.assertFalse(Job.exists(stopped.id, s), 'the stopped job never expires')
         self.assertNotIn(stopped.id, q.failed_job_registry)
 
-    def test_finding08_repeat_intervals_in_documented_order(self):
-        """REVIEW.md #8 (LOW): Repeat(5, [5, 10, 15]) waits 5, 10, 15, then 15 again."""
-        c = ManualClock(start=1000)
-        s = MemoryStore(clock=c)
-        q = Queue('q', connection=s)
-        j = q.enqueue(noop, repeat=Repeat(5, [5, 10, 15]))
-        w = Worker([q], connection=s)
-        w.work(burst=True)
-        waits = []
-        for _ in range(5):
-            at = q.scheduled_job_registry.get_scheduled_time(j.id).timestamp()
-            waits.append(at - c())
-            c.advance(at - c())
-            w.work(burst=True)
-        self.assertEqual(waits, [5, 10, 15, 15, 15])
-        self.assertEqual(len(j.results()), 6)
-        self.assertEqual(j.get_status(), JobStatus.FINISHED)
-        self.assert_one_registry(q, j.id)
-
-    def test_finding09_current_job_inside_async_job_run_from_a_loop(self):
-        """REVIEW.md #9 (LOW): get_current_job() works in an async job run with is_async=False inside a loop."""
-        async def main():
-            q = Queue('s', connection=MemoryStore(), is_async=False)
-            return q.enqueue(who_am_i)
-
-        job = asyncio.run(main())
-        self.assertEqual(job.get_status(), JobStatus.FINISHED)
-        self.assertEqual(job.return_value(), job.id)
-
-    def test_finding10_install_as_rq_specs_and_registry_classes(self):
-        """REVIEW.md #10 (LOW): install_as_rq() gives module specs, equal/isinstance registries, rq Queues."""
-        if rq_emulator._saved_modules is None:
-            rq_emulator.install_as_rq()
-            self.addCleanup(rq_emulator.uninstall_as_rq)
-        rq = importlib.import_module('rq')
-        rq_registry = importlib.import_module('rq.registry')
-        for name in ('rq', 'rq.job', 'rq.registry'):
-            spec = importlib.util.find_spec(name)           # raised ValueError before the fix
-            self.assertIsNotNone(spec, name)
-            self.assertEqual(spec.name, name)
-        s = MemoryStore()
-        q = rq.Queue('x', connection=s)
-        self.assertEqual(rq_registry.FinishedJobRegistry(queue=q), q.finished_job_registry)
-        self.assertEqual(q.finished_job_registry, rq_registry.FinishedJobRegistry(queue=q))
-        self.assertIsInstance(q.finished_job_registry, rq_registry.FinishedJobRegistry)
-        self.assertIsInstance(q.failed_job_registry, rq_registry.FailedJobRegistry)
-        self.assertIs(type(q.failed_job_registry.get_queue()), rq.Queue)
-        self.assertIs(type(rq_registry.FailedJobRegistry('x', connection=s).get_queue()), rq.Queue)
-        # rq's empty() deletes the queued jobs, so get_queue() must give an rq Queue.
-        j = q.enqueue(noop)
-        self.assertEqual(q.failed_job_registry.get_queue().empty(), 1)
-        self.assertFalse(Job.exists(j.id, s))
-
-    def test_finding11_retry_and_repeat_intervals_are_not_shared(self):
-        """REVIEW.md #11 (LOW): changing a fetched job's interval lists does not change the store."""
-        s = MemoryStore()
-        q = Queue('q', connection=s)
-        j = q.enqueue(noop, retry=Retry(3, [1, 2, 3]), repeat=Repeat(2, [7]))
-        other = Job.fetch(j.id, connection=s)
-        other.retry_intervals.append(99)            # local changes, never saved
-        other.repeat_intervals[0] = 0
-        j.retry_intervals.append(98)
-        fresh = Job.fetch(j.id, connection=s)
-        self.assertEqual(fresh.retry_intervals, [1, 2, 3])
-        self.assertEqual(fresh.repeat_intervals, [7])
-        self.assertIsNot(j.retry_intervals, fresh.retry_intervals)
-
-    def test_finding12_ttl_minus_one_is_rejected(self):
-        """REVIEW.md #12 (LOW): ttl=-1 raises ValueError like every ttl <= 0, and enqueues nothing."""
-        s = MemoryStore()
-        q = Queue('q', connection=s)
-        for ttl in (0, -5, -1):
-            with self.subTest(ttl=ttl):
-                with self.assertRaises(ValueError):
-                    q.enqueue(noop, ttl=ttl)
-        self.assertEqual(q.count, 0)
-
-    def test_finding13_same_id_enqueued_twice_runs_once(self):
-        """REVIEW.md #13 (LOW, a deliberate difference from RQ): an id queued twice runs once, queue ends empty."""
-        s = MemoryStore()
-        q = Queue('d', connection=s)
-        q.enqueue(add, 1, 2, job_id='same')
-        q.enqueue(add, 10, 20, job_id='same')
-        w = Worker([q], connection=s)
-        w.work(burst=True)
-        self.assertEqual(CALLS.get('add'), 1)
-        self.assertEqual(q.count, 0)
-        self.assertEqual(q.get_job_ids(), [])
-        job = q.fetch_job('same')
-        self.assertEqual(job.get_status(), JobStatus.FINISHED)
-        self.assertEqual([r.return_value for r in job.results()], [30])
-        self.assertEqual(w.successful_job_count, 1)
-        self.assert_one_registry(q, 'same')
-
-
-class FollowUpTests(RegressionCase):
-    """The 'Unconfirmed suspicions' of REVIEW.md that were fixed."""
-
     def test_rerun_under_same_id_ignores_first_runs_outcome(self):
-        """REVIEW.md 'Unconfirmed suspicions' (delete/rerun race): a deleted run's outcome never lands on the rerun."""
+        """A deleted run's outcome never lands on the rerun."""
         s = MemoryStore()
         q = Queue('q', connection=s)
         q.enqueue(blocker, 'run1', job_id='same')
@@ -476,27 +323,76 @@ class FollowUpTests(RegressionCase):
         self.assert_one_registry(q, 'same')
         self.assert_lock_free(s)
 
-    def test_enqueue_at_with_at_front_goes_to_head_when_due(self):
-        """REVIEW.md 'Unconfirmed suspicions' (enqueue_at at_front): a due job enqueued with at_front=True goes first."""
+
+class RetryRepeatAndDependencyTests(RegressionCase):
+    """Retries, repeats and dependents: when they run, what they call, what they keep."""
+
+    def test_sync_queue_retry_with_interval_runs_when_due(self):
+        """With is_async=False a retry with an interval runs when it is due."""
+        c = ManualClock(start=1000)
+        s = MemoryStore(clock=c)
+        q = Queue('sync', connection=s, is_async=False)
+        j = q.enqueue(flaky, 'sync', retry=Retry(1, interval=10))
+        self.assertEqual(j.get_status(), JobStatus.SCHEDULED)
+        self.assertEqual(CALLS['sync'], 1)
+        c.advance(9)
+        self.assertEqual(CALLS['sync'], 1)
+        c.advance(2)
+        self.assertEqual(CALLS['sync'], 2)
+        self.assertEqual(j.get_status(), JobStatus.FINISHED)
+        self.assertEqual(j.return_value(), 'ok')
+        self.assertEqual(q.get_job_ids(), [])
+        self.assert_one_registry(q, j.id)
+
+    def test_returned_retry_does_not_call_on_success(self):
+        """A job returning Retry never gets on_success called."""
+        seen = []
+        s = MemoryStore()
+        q = Queue('q', connection=s)
+        j = q.enqueue(ask_again,
+                      on_success=lambda job, connection, result: seen.append(type(result).__name__),
+                      on_failure=lambda job, connection, *exc: None)
+        Worker([q], connection=s).work(burst=True)
+        self.assertEqual(seen, [], 'on_success was called with the returned Retry')
+        self.assertEqual(j.get_status(), JobStatus.FAILED)      # 1 retry, then max exceeded
+        self.assertEqual(Job.fetch(j.id, connection=s).number_of_retries, 1)
+        self.assert_one_registry(q, j.id)
+
+    def test_repeat_intervals_in_documented_order(self):
+        """Repeat(5, [5, 10, 15]) waits 5, 10, 15, then 15 again."""
         c = ManualClock(start=1000)
         s = MemoryStore(clock=c)
         q = Queue('q', connection=s)
-        a = q.enqueue(noop)
-        b = q.enqueue(noop)
-        when = c.now() + datetime.timedelta(seconds=10)
-        front = q.enqueue_at(when, noop, at_front=True)
-        back = q.enqueue_at(when, noop)
-        self.assertEqual(front.get_status(), JobStatus.SCHEDULED)
-        self.assertEqual(q.get_job_ids(), [a.id, b.id])
-        c.advance(10)
-        self.assertEqual(q.get_job_ids(), [front.id, a.id, b.id, back.id])
+        j = q.enqueue(noop, repeat=Repeat(5, [5, 10, 15]))
+        w = Worker([q], connection=s)
+        w.work(burst=True)
+        waits = []
+        for _ in range(5):
+            at = q.scheduled_job_registry.get_scheduled_time(j.id).timestamp()
+            waits.append(at - c())
+            c.advance(at - c())
+            w.work(burst=True)
+        self.assertEqual(waits, [5, 10, 15, 15, 15])
+        self.assertEqual(len(j.results()), 6)
+        self.assertEqual(j.get_status(), JobStatus.FINISHED)
+        self.assert_one_registry(q, j.id)
 
+    def test_retry_and_repeat_intervals_are_not_shared(self):
+        """Changing a fetched job's interval lists does not change the store."""
+        s = MemoryStore()
+        q = Queue('q', connection=s)
+        j = q.enqueue(noop, retry=Retry(3, [1, 2, 3]), repeat=Repeat(2, [7]))
+        other = Job.fetch(j.id, connection=s)
+        other.retry_intervals.append(99)            # local changes, never saved
+        other.repeat_intervals[0] = 0
+        j.retry_intervals.append(98)
+        fresh = Job.fetch(j.id, connection=s)
+        self.assertEqual(fresh.retry_intervals, [1, 2, 3])
+        self.assertEqual(fresh.repeat_intervals, [7])
+        self.assertIsNot(j.retry_intervals, fresh.retry_intervals)
 
-class BugsFileTests(RegressionCase):
-    """Items of BUGS.md: R1/R2 (reliability suite) and 6/7 (core suite)."""
-
-    def test_R1_result_ttl_zero_parent_releases_its_dependents(self):
-        """BUGS.md R1: a parent with result_ttl=0 releases its dependents before it is deleted."""
+    def test_result_ttl_zero_parent_releases_its_dependents(self):
+        """A parent with result_ttl=0 releases its dependents before it is deleted."""
         s = MemoryStore(clock=ManualClock(start=1000))
         q = Queue('q', connection=s)
         p = q.enqueue(noop, result_ttl=0)
@@ -508,8 +404,8 @@ class BugsFileTests(RegressionCase):
         self.assertEqual(child.return_value(), 3)
         self.assert_one_registry(q, child.id)
 
-    def test_R2_failed_parent_requeued_and_finished_releases_child(self):
-        """BUGS.md R2: a child deferred on a failed parent is released once the requeued parent finishes."""
+    def test_failed_parent_requeued_and_finished_releases_child(self):
+        """A child deferred on a failed parent is released once the requeued parent finishes."""
         s = MemoryStore(clock=ManualClock(start=1000))
         q = Queue('q', connection=s)
         p = q.enqueue(flaky, 'parent')
@@ -526,8 +422,56 @@ class BugsFileTests(RegressionCase):
         self.assert_one_registry(q, p.id)
         self.assert_one_registry(q, child.id)
 
-    def test_bugs6_predicates_of_a_deleted_job_raise(self):
-        """BUGS.md #6: every is_* predicate of a deleted job raises InvalidJobOperation."""
+
+class QueueAndJobEdgeTests(RegressionCase):
+    """Enqueueing edge cases: the same id twice, at_front when due, seed jobs, deleted jobs, ttl=-1."""
+
+    def test_same_id_enqueued_twice_runs_once(self):
+        """An id queued twice runs once, queue ends empty."""
+        s = MemoryStore()
+        q = Queue('d', connection=s)
+        q.enqueue(add, 1, 2, job_id='same')
+        q.enqueue(add, 10, 20, job_id='same')
+        w = Worker([q], connection=s)
+        w.work(burst=True)
+        self.assertEqual(CALLS.get('add'), 1)
+        self.assertEqual(q.count, 0)
+        self.assertEqual(q.get_job_ids(), [])
+        job = q.fetch_job('same')
+        self.assertEqual(job.get_status(), JobStatus.FINISHED)
+        self.assertEqual([r.return_value for r in job.results()], [30])
+        self.assertEqual(w.successful_job_count, 1)
+        self.assert_one_registry(q, 'same')
+
+    def test_enqueue_at_with_at_front_goes_to_head_when_due(self):
+        """A due job enqueued with at_front=True goes first."""
+        c = ManualClock(start=1000)
+        s = MemoryStore(clock=c)
+        q = Queue('q', connection=s)
+        a = q.enqueue(noop)
+        b = q.enqueue(noop)
+        when = c.now() + datetime.timedelta(seconds=10)
+        front = q.enqueue_at(when, noop, at_front=True)
+        back = q.enqueue_at(when, noop)
+        self.assertEqual(front.get_status(), JobStatus.SCHEDULED)
+        self.assertEqual(q.get_job_ids(), [a.id, b.id])
+        c.advance(10)
+        self.assertEqual(q.get_job_ids(), [front.id, a.id, b.id, back.id])
+
+    def test_enqueue_job_of_seed_job_adopts_the_queue_store(self):
+        """Queue.enqueue_job(Job(...)) returns the same job, bound to the queue's store."""
+        s = MemoryStore()
+        q = Queue('d', connection=s)
+        job = Job(add, args=(1, 2), job_id='hand')
+        self.assertIs(q.enqueue_job(job), job)
+        self.assertEqual(job.get_status(), JobStatus.QUEUED)
+        Worker([q], connection=s).work(burst=True)
+        self.assertEqual(job.get_result(0), 3)
+        self.assertEqual(job.get_status(), JobStatus.FINISHED)
+        self.assert_one_registry(q, 'hand')
+
+    def test_predicates_of_a_deleted_job_raise(self):
+        """Every is_* predicate of a deleted job raises InvalidJobOperation."""
         s = MemoryStore()
         q = Queue('q', connection=s)
         job = q.enqueue(noop)
@@ -540,17 +484,78 @@ class BugsFileTests(RegressionCase):
                 with self.assertRaises(InvalidJobOperation):
                     getattr(job, name)()
 
-    def test_bugs7_enqueue_job_of_seed_job_adopts_the_queue_store(self):
-        """BUGS.md #7: queue.enqueue_job(Job(...)) returns the same job, bound to the queue's store."""
+    def test_ttl_minus_one_is_rejected(self):
+        """Ttl=-1 raises ValueError like every ttl <= 0, and enqueues nothing."""
         s = MemoryStore()
-        q = Queue('d', connection=s)
-        job = Job(add, args=(1, 2), job_id='hand')
-        self.assertIs(q.enqueue_job(job), job)
-        self.assertEqual(job.get_status(), JobStatus.QUEUED)
-        Worker([q], connection=s).work(burst=True)
-        self.assertEqual(job.get_result(0), 3)
+        q = Queue('q', connection=s)
+        for ttl in (0, -5, -1):
+            with self.subTest(ttl=ttl):
+                with self.assertRaises(ValueError):
+                    q.enqueue(noop, ttl=ttl)
+        self.assertEqual(q.count, 0)
+
+
+class PoolAsyncAndInstallTests(RegressionCase):
+    """WorkerPool.start(), async jobs run from an event loop, install_as_rq()."""
+
+    def test_worker_pool_start_serves_until_stopped(self):
+        """WorkerPool.start() (non-burst) keeps serving jobs until stop()."""
+        s = MemoryStore()
+        q = Queue('q', connection=s)
+        busy = [q.enqueue(blocker, 'pool0'), q.enqueue(blocker, 'pool1')]
+        pool = WorkerPool([q], connection=s, num_workers=2)
+        t = threading.Thread(target=pool.start, daemon=True)
+        t.start()
+        self.assertTrue(_event('pool0-inside').wait(WAIT))
+        self.assertTrue(_event('pool1-inside').wait(WAIT))      # both workers busy
+        later = q.enqueue(add, 1, 2)
+        # Free the first worker only: it must go on and take the later job.
+        first = next(job for job in busy
+                     if Job.fetch(job.id, connection=s).worker_name == pool.workers[0].name)
+        _event(first.args[0] + '-gate').set()
+        self.assertEqual(later.get_result(timeout=WAIT), 3)
+        for job in busy:
+            _event(job.args[0] + '-gate').set()
+            self.assertEqual(job.get_result(timeout=WAIT), job.args[0])
+        self.assertTrue(t.is_alive(), 'pool.start() returned although nobody stopped the pool')
+        self.assertTrue(pool.stop(WAIT))
+        t.join(WAIT)
+        self.assertFalse(t.is_alive(), 'pool.start() did not return after pool.stop()')
+        self.assert_lock_free(s)
+
+    def test_current_job_inside_async_job_run_from_a_loop(self):
+        """Get_current_job() works in an async job run with is_async=False inside a loop."""
+        async def main():
+            q = Queue('s', connection=MemoryStore(), is_async=False)
+            return q.enqueue(who_am_i)
+
+        job = asyncio.run(main())
         self.assertEqual(job.get_status(), JobStatus.FINISHED)
-        self.assert_one_registry(q, 'hand')
+        self.assertEqual(job.return_value(), job.id)
+
+    def test_install_as_rq_specs_and_registry_classes(self):
+        """Install_as_rq() gives module specs, equal/isinstance registries, rq Queues."""
+        if rq_emulator._saved_modules is None:
+            rq_emulator.install_as_rq()
+            self.addCleanup(rq_emulator.uninstall_as_rq)
+        rq = importlib.import_module('rq')
+        rq_registry = importlib.import_module('rq.registry')
+        for name in ('rq', 'rq.job', 'rq.registry'):
+            spec = importlib.util.find_spec(name)           # raised ValueError before the fix
+            self.assertIsNotNone(spec, name)
+            self.assertEqual(spec.name, name)
+        s = MemoryStore()
+        q = rq.Queue('x', connection=s)
+        self.assertEqual(rq_registry.FinishedJobRegistry(queue=q), q.finished_job_registry)
+        self.assertEqual(q.finished_job_registry, rq_registry.FinishedJobRegistry(queue=q))
+        self.assertIsInstance(q.finished_job_registry, rq_registry.FinishedJobRegistry)
+        self.assertIsInstance(q.failed_job_registry, rq_registry.FailedJobRegistry)
+        self.assertIs(type(q.failed_job_registry.get_queue()), rq.Queue)
+        self.assertIs(type(rq_registry.FailedJobRegistry('x', connection=s).get_queue()), rq.Queue)
+        # rq's empty() deletes the queued jobs, so get_queue() must give an rq Queue.
+        j = q.enqueue(noop)
+        self.assertEqual(q.failed_job_registry.get_queue().empty(), 1)
+        self.assertFalse(Job.exists(j.id, s))
 
 
 if __name__ == '__main__':

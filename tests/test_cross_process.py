@@ -1,8 +1,10 @@
-"""Regression tests for the second review (/work/notes/REVIEW2.md): shared (SQLite) stores,
-commands to workers of other processes, heartbeats, suspension, unreadable records.
+"""Workers seen from another process: commands (stop-job, shutdown, kill-horse), heartbeats
+during callbacks, suspension, and records that another process cannot read.
 
 "Another process" is simulated by a second SqliteStore object on the same file: a worker's
-commands and heartbeats then travel through the database, as between processes.
+commands and heartbeats then travel through the database, as between processes, and every
+wait on them polls the file (SqliteStore.wait re-checks every poll_interval), because another
+process cannot notify this one.
 """
 import importlib
 import os
@@ -11,10 +13,11 @@ import tempfile
 import threading
 import unittest
 
-from rq_emulator import (Callback, Job, JobStatus, MemoryStore, Queue, SqliteStore, Worker,
+from rq_emulator import (Callback, Job, JobStatus, MemoryStore, Queue, Worker,
                          resume, send_kill_horse_command, send_shutdown_command,
                          send_stop_job_command, suspend)
-from rq_emulator import _STATUS, _send_command
+from rq_emulator import _send_command      # a stale stop-job command, as no public call sends one
+from tests.base import BaseTestCase
 
 
 WAIT = 10
@@ -37,22 +40,16 @@ def slow_success_callback(job, connection, result):
     CALLBACK_GATE.wait(WAIT)
 
 
-class SharedStoreTestCase(unittest.TestCase):
+class SharedStoreTestCase(BaseTestCase):
 
     def setUp(self):
+        super().setUp()
         GATE.clear()
         STARTED.clear()
         CALLBACK_GATE.clear()
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.path = os.path.join(tmp.name, 'jobs.db')
-        self.here = self.store(self.path)       # the worker's process
-        self.there = self.store(self.path)      # another process
-
-    def store(self, path):
-        store = SqliteStore(path)
-        self.addCleanup(store.close)
-        return store
+        self.path = self.sqlite_path('jobs.db')
+        self.here = self.open_sqlite(self.path)     # the worker's process
+        self.there = self.open_sqlite(self.path)    # another process
 
     def start_worker(self, store, **kwargs):
         worker = Worker([Queue('default', connection=store)], connection=store,
@@ -61,15 +58,19 @@ class SharedStoreTestCase(unittest.TestCase):
         self.addCleanup(lambda: (GATE.set(), CALLBACK_GATE.set(), worker.stop(WAIT)))
         return worker
 
+    def reports_job(self, worker, job):
+        """Whether the worker's record, seen from the other process, names `job` (in time)."""
+        return self.poll_until(lambda: [w.get_current_job_id() for w in Worker.all(
+            connection=self.there) if w.name == worker.name] == [job.id], WAIT)
+
     def wait_status(self, job, status):
-        with self.there.transaction() as tx:
-            return tx.wait(lambda: (tx.job_get(job.id) or {_STATUS: None})[_STATUS] == status, WAIT)
+        return super().wait_status(job, status, WAIT, store=self.there)
 
 
 class CommandTests(SharedStoreTestCase):
 
     def test_stop_command_stops_the_job_it_names_only(self):
-        """REVIEW2: a stop-job command for A, arriving after A ended, stopped B instead."""
+        """A stop-job command for A, arriving after A ended, does not stop B."""
         q = Queue('default', connection=self.there)
         a = q.enqueue(quick)
         b = q.enqueue(blocked)
@@ -84,16 +85,14 @@ class CommandTests(SharedStoreTestCase):
         self.assertEqual(a.get_status(), JobStatus.FINISHED)
 
     def test_shutdown_then_stop_job_are_both_honoured(self):
-        """REVIEW2: a second command overwrote a pending one."""
+        """A second command does not overwrite a pending one."""
         q = Queue('default', connection=self.there)
         a = q.enqueue(blocked)
         b = q.enqueue(quick)
         worker = self.start_worker(self.here)
         self.assertTrue(STARTED.wait(WAIT))
         self.assertTrue(self.wait_status(a, JobStatus.STARTED))
-        with self.there.transaction() as tx:         # the worker record names the running job
-            self.assertTrue(tx.wait(lambda: (tx.get(('worker', worker.name)) or {}).get('job_id')
-                                    == a.id, WAIT))
+        self.assertTrue(self.reports_job(worker, a))
         send_shutdown_command(self.there, worker.name)
         send_stop_job_command(self.there, a.id)
         self.assertTrue(self.wait_status(a, JobStatus.STOPPED))
@@ -101,13 +100,11 @@ class CommandTests(SharedStoreTestCase):
         self.assertEqual(b.get_status(), JobStatus.QUEUED)   # shut down: took no new job
 
     def test_kill_horse_reaches_a_worker_of_another_process(self):
-        """REVIEW2: send_kill_horse_command did nothing for a worker of another process."""
+        """send_kill_horse_command stops the job of a worker of another process."""
         a = Queue('default', connection=self.there).enqueue(blocked)
         worker = self.start_worker(self.here)
         self.assertTrue(STARTED.wait(WAIT))
-        with self.there.transaction() as tx:
-            self.assertTrue(tx.wait(lambda: (tx.get(('worker', worker.name)) or {}).get('job_id')
-                                    == a.id, WAIT))
+        self.assertTrue(self.reports_job(worker, a))
         send_kill_horse_command(self.there, worker.name)
         self.assertTrue(self.wait_status(a, JobStatus.STOPPED))
 
@@ -115,14 +112,14 @@ class CommandTests(SharedStoreTestCase):
 class HeartbeatTests(SharedStoreTestCase):
 
     def test_a_job_in_its_callback_is_not_abandoned_and_leaves_no_ghost(self):
-        """REVIEW2: heartbeats stopped during callbacks (the job was abandoned and run again),
-        and a late heartbeat put a finished job back in the started registry."""
+        """Heartbeats go on during callbacks (the job is not abandoned and run again), and no
+        late heartbeat puts a finished job back in the started registry."""
         q = Queue('default', connection=self.there)
         job = q.enqueue(quick, on_success=Callback(slow_success_callback))
         self.start_worker(self.here, burst=True)
         other = self.start_worker(self.there)            # would recover an abandoned job
-        with self.there.transaction() as tx:             # wait past three heartbeats (0.15 s)
-            tx.wait(lambda: False, 0.5)
+        with self.there.transaction() as tx:             # let real time pass: three
+            tx.wait(lambda: False, 0.5)                  # heartbeats (0.15 s) and more
         self.assertEqual(job.get_status(), JobStatus.STARTED)
         CALLBACK_GATE.set()
         self.assertEqual(job.get_result(timeout=WAIT), 'quick')
@@ -131,11 +128,11 @@ class HeartbeatTests(SharedStoreTestCase):
         self.assertEqual(q.started_job_registry.get_job_ids(cleanup=False), [])
 
 
-class SuspensionTests(unittest.TestCase):
+class SuspensionTests(BaseTestCase):
 
     def test_a_suspended_worker_leaves_when_its_idle_time_runs_out(self):
-        """REVIEW2: it spun (100% CPU, and on SQLite inside one write transaction)."""
-        for store in (MemoryStore(), SqliteStore(os.path.join(self.tmp(), 'jobs.db'))):
+        """It waits, without spinning (on SQLite: outside any write transaction)."""
+        for store in (MemoryStore(), self.open_sqlite()):
             suspend(store)
             worker = Worker(['default'], connection=store)
             calls = []
@@ -147,7 +144,7 @@ class SuspensionTests(unittest.TestCase):
             resume(store)
 
     def test_a_suspension_with_a_ttl_wakes_idle_workers_when_it_ends(self):
-        """REVIEW2: nobody woke the idle worker when the suspension ran out."""
+        """The idle worker is woken when the suspension runs out."""
         store = MemoryStore()
         q = Queue('default', connection=store)
         suspend(store, ttl=0.2)
@@ -156,16 +153,11 @@ class SuspensionTests(unittest.TestCase):
         job = q.enqueue(quick)
         self.assertEqual(job.get_result(timeout=WAIT), 'quick')
 
-    def tmp(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        return tmp.name
-
 
 class UnreadableRecordTests(SharedStoreTestCase):
 
     def test_a_class_from_main_is_refused_at_enqueue(self):
-        """REVIEW2: a callable object from __main__ was stored; no worker could read it."""
+        """A callable object from __main__ is refused: no worker could read it."""
         class Task:
             def __call__(self):
                 return 42
@@ -177,8 +169,8 @@ class UnreadableRecordTests(SharedStoreTestCase):
         self.assertEqual(q.count, 0)
 
     def test_anything_from_main_in_the_record_is_refused_at_enqueue(self):
-        """REVIEW2: a serializer class from __main__ was pickled into the record; every worker
-        that touched the job (even through its parent's dependents) died."""
+        """A serializer class from __main__ is refused: pickled into the record, it would
+        break every worker that touched the job (even through its parent's dependents)."""
         class Serializer:
             dumps = staticmethod(lambda obj: repr(obj).encode())
             loads = staticmethod(lambda data: data)
@@ -191,7 +183,7 @@ class UnreadableRecordTests(SharedStoreTestCase):
         self.assertEqual(q.count, 0)
 
     def test_the_command_line_reports_a_database_it_cannot_open(self):
-        """REVIEW2: an unopenable --db printed a traceback."""
+        """An unopenable --db gives a one-line error, not a traceback."""
         import contextlib
         import io
         from rq_emulator import main
@@ -202,7 +194,7 @@ class UnreadableRecordTests(SharedStoreTestCase):
         self.assertTrue(err.getvalue().startswith('Error: '), err.getvalue())
 
     def test_a_record_no_one_can_read_fails_its_job_and_spares_the_worker(self):
-        """REVIEW2: an unreadable record killed the worker thread (scheduled) or stayed queued."""
+        """An unreadable record fails its job; the worker goes on (and it does not stay queued)."""
         module_dir = tempfile.TemporaryDirectory()
         self.addCleanup(module_dir.cleanup)
         with open(os.path.join(module_dir.name, 'vanishing_tasks.py'), 'w') as f:
