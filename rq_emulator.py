@@ -899,7 +899,7 @@ class BaseStore:
         raise NotImplementedError
 
     def job_put(self, job_id, record):
-        """Store ``record`` for ``job_id`` (keeping the expiry it had)."""
+        """Store ``record`` for ``job_id`` (keeping the expiry it had, unless that has passed)."""
         raise NotImplementedError
 
     def job_delete(self, job_id):
@@ -1065,6 +1065,9 @@ class MemoryStore(BaseStore):
     def job_put(self, job_id, record):
         self._jobs[job_id] = record
         self._dirty = True
+        at = self._expiry.get(job_id)
+        if at is not None and at <= self.clock():
+            del self._expiry[job_id]        # a new record under the id of an expired one
 
     def job_get(self, job_id):
         at = self._expiry.get(job_id)
@@ -1351,8 +1354,8 @@ class SqliteStore(BaseStore):
 
     def job_put(self, job_id, record):
         self._write('INSERT OR REPLACE INTO jobs (id, record, expires) '
-                    'VALUES (?, ?, (SELECT expires FROM jobs WHERE id = ?))', job_id,
-                    pickle.dumps(record, pickle.HIGHEST_PROTOCOL), job_id)
+                    'VALUES (?, ?, (SELECT expires FROM jobs WHERE id = ? AND expires > ?))',
+                    job_id, pickle.dumps(record, pickle.HIGHEST_PROTOCOL), job_id, self.clock())
 
     def job_delete(self, job_id):
         self.signal(job_id)

@@ -93,6 +93,11 @@ def gated(name):
     return EVENTS[name].wait(WAIT)
 
 
+def whoami():
+    """The id of the thread the job runs in."""
+    return threading.get_ident()
+
+
 def late(name):
     """Block until EVENTS[name] (past the job's timeout), return 'late', then set name.ended."""
     try:
@@ -198,7 +203,7 @@ def main_thread_waits_in_work():
     if frame is None or frame.f_code is not threading.Condition.wait.__code__ \
             or frame.f_lineno not in _CONDITION_WAIT_ACQUIRES:
         return False
-    for _ in range(5):
+    for _ in range(12):
         frame = frame.f_back
         if frame is None or frame.f_code is threading.Thread.start.__code__:
             return False
@@ -878,37 +883,37 @@ class WorkerTests(BaseTestCase):
         self.assertEqual(NOTES['current'], [job.id])
         self.assertIsNone(get_current_job())
 
-    @unittest.expectedFailure   # Worker.work() waits with no timeout: remove once it waits in slices
     @unittest.skipUnless(hasattr(signal, 'pthread_kill'), 'needs signal.pthread_kill (POSIX)')
-    def test_a_signal_reaches_its_handler_while_work_runs_a_job(self):
+    def test_a_signal_reaches_its_handler_while_work_waits_for_jobs(self):
         # CPython runs a Python signal handler in the main thread, between bytecodes. A signal
         # that the kernel delivers to another thread (any thread may get a process's SIGTERM)
         # does not interrupt the main thread's lock wait, so work() must wait in bounded slices
-        # or the handler (the CLI's warm shut-down) runs only once the worker has ended.
+        # or the handler (a warm shut-down) runs only once the worker has ended.
         if threading.current_thread() is not threading.main_thread():
             self.skipTest('signal handlers run in the main thread only')
         handled = threading.Event()
-        old = signal.signal(signal.SIGUSR1, lambda signum, frame: handled.set())
+        worker = self.worker()
+
+        def handler(signum, frame):
+            handled.set()
+            worker.request_stop()
+        old = signal.signal(signal.SIGUSR1, handler)
         self.addCleanup(signal.signal, signal.SIGUSR1, old)
-        gate = self.gate()
-        self.q.enqueue(gated, gate.name)
         seen = []
 
         def deliver_to_this_thread():
-            try:
-                # Polls (bounded) until the main thread blocks in work()'s wait: a signal that
-                # arrives while it still runs bytecode would be handled at once either way.
-                if not (gate.started.wait(WAIT)
-                        and self.poll_until(main_thread_waits_in_work, every=0.005)):
-                    seen.append('the main thread never blocked in work()')
-                    return
-                signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
-                seen.append(handled.wait(1))    # while the job is still in hand
-            finally:
-                gate.release.set()
+            # Polls (bounded) until the main thread blocks in work()'s idle wait: a signal that
+            # arrives while it still runs bytecode would be handled at once either way.
+            if not self.poll_until(main_thread_waits_in_work, every=0.005):
+                seen.append('the main thread never blocked in work()')
+                worker.request_stop()
+                return
+            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+            seen.append(handled.wait(1))
+            worker.request_stop()
         helper = threading.Thread(target=deliver_to_this_thread)
         helper.start()
-        self.assertIs(self.worker().work(burst=True), True)
+        self.assertIs(worker.work(burst=False, max_idle_time=WAIT), False)
         helper.join(WAIT)
         self.assertEqual(seen, [True], 'the handler did not run while work() waited')
 
@@ -1121,20 +1126,26 @@ class TimeoutTests(BaseTestCase):
         self.assertIn(job.id, self.q.failed_job_registry)
         self.assertNotIn(job.id, self.q.finished_job_registry)
 
-    def test_work_in_the_calling_thread_returns_once_the_burst_is_done(self):
-        stuck = self.q.enqueue(sleep_30, job_timeout=JOB_TIMEOUT)
-        after = self.q.enqueue(add_numbers, 1, 1)
+    def test_work_fails_a_timed_out_job_on_time_and_goes_on_when_its_code_returns(self):
+        # work() runs jobs in the calling thread: a job blocked in C past its timeout is failed
+        # at its deadline, and the next job starts once the blocked call returns.
+        gate = self.gate('late')
+        stuck = self.q.enqueue(gated, gate.name, job_timeout=JOB_TIMEOUT)
+        after = self.q.enqueue(whoami)
         w = self.worker()
         returned = []
         caller = threading.Thread(target=lambda: returned.append(w.work(burst=True)), daemon=True)
         began = time.monotonic()
         caller.start()
-        self.assertEqual(after.get_result(timeout=WAIT), 2)
+        self.assertTrue(self.wait_status(stuck, JobStatus.FAILED))
         self.assertLess(time.monotonic() - began, JOB_TIMEOUT + 1)
-        self.assertEqual(stuck.get_status(), JobStatus.FAILED)
-        caller.join(WAIT)  # the burst is over: work() must not wait for the abandoned sleep(30)
-        self.assertFalse(caller.is_alive(), 'work(burst=True) still blocked by the timed-out job')
+        self.assertIn('JobTimeoutException', stuck.exc_info)
+        self.assertEqual(after.get_status(), JobStatus.QUEUED)    # the caller is still blocked
+        gate.release.set()
+        self.assertEqual(after.get_result(timeout=WAIT), caller.ident)
+        caller.join(WAIT)
         self.assertEqual(returned, [True])
+        self.assertEqual(stuck.get_status(), JobStatus.FAILED)    # what it returned is discarded
 
     def test_default_job_timeout_is_180(self):
         self.assertEqual(self.q.enqueue(no_args).timeout, 180)

@@ -16,7 +16,6 @@ import unittest
 from rq_emulator import (Callback, Job, JobStatus, MemoryStore, Queue, Worker,
                          resume, send_kill_horse_command, send_shutdown_command,
                          send_stop_job_command, suspend)
-from rq_emulator import _send_command      # a stale stop-job command, as no public call sends one
 from tests.base import BaseTestCase
 
 
@@ -77,7 +76,7 @@ class CommandTests(SharedStoreTestCase):
         self.start_worker(self.here)
         self.assertTrue(STARTED.wait(WAIT))
         worker, = Worker.all(connection=self.there)
-        _send_command(worker, f'stop-job {a.id}')     # A has ended already
+        worker._command(f'stop-job {a.id}')     # A has ended already (no public call sends this)
         with self.there.transaction() as tx:         # the command is taken at a heartbeat
             self.assertTrue(tx.wait(lambda: not tx.get(('worker-commands', worker.name)), WAIT))
         GATE.set()

@@ -15,11 +15,11 @@ import threading
 import time
 import unittest
 
-from rq_emulator import ManualClock, MemoryStore, SqliteStore
+from rq_emulator import ManualClock, MemoryStore, Queue, SqliteStore
 
 WAIT = 5            # seconds: the longest any healthy wait here should take
 SHORT = 0.1         # seconds: how long a waiter that must NOT be woken is left waiting
-RECORD = ['job-1', 'operator.add', 'payload']   # the store only needs record[_FUNC] (index 1)
+RECORD = ['job-1', 'operator.add', 'payload']   # opaque to the store: kept as it is given
 
 
 def importable_job():
@@ -201,17 +201,23 @@ class StorageContract:
             tx.job_delete('job-1')              # deleting a missing job is harmless
             tx.job_delete('never-there')
 
-    def test_job_delete_also_deletes_its_results_and_dependents(self):
+    def test_job_delete_removes_the_record_only(self):
         with self.store.transaction() as tx:
             tx.job_put('job-1', RECORD)
+            tx.set(('results', 'job-1'), ('r',))      # keys of the lifecycle's: not the store's
+            tx.job_delete('job-1')
+            self.assertIsNone(tx.job_get('job-1'))
+            self.assertEqual(tx.get(('results', 'job-1')), ('r',))
+
+    def test_delete_removes_a_value_or_a_set(self):
+        with self.store.transaction() as tx:
             tx.set(('results', 'job-1'), ('r',))
             tx.sadd(('dependents', 'job-1'), 'child')
-            tx.set(('results', 'job-2'), ('kept',))
             tx.sadd(('dependents', 'job-2'), 'kept')
-            tx.job_delete('job-1')
+            tx.delete(('results', 'job-1'))
+            tx.delete(('dependents', 'job-1'))
             self.assertIsNone(tx.get(('results', 'job-1')))
             self.assertEqual(tx.smembers(('dependents', 'job-1')), [])
-            self.assertEqual(tx.get(('results', 'job-2')), ('kept',))
             self.assertEqual(tx.smembers(('dependents', 'job-2')), ['kept'])
 
     def test_an_expired_job_vanishes(self):
@@ -225,8 +231,7 @@ class StorageContract:
         self.clock.advance(1)                   # expiry is inclusive: gone at `at`
         with self.store.transaction() as tx:
             self.assertIsNone(tx.job_get('job-1'))
-            self.assertIsNone(tx.get(('results', 'job-1')))   # collected with the job
-            tx.job_put('job-1', RECORD)         # a new record under the same id
+            tx.job_put('job-1', RECORD)         # a new record under the same id, kept for good
         with self.store.transaction() as tx:
             self.assertEqual(list(tx.job_get('job-1')), RECORD)
 
@@ -561,25 +566,25 @@ class SqliteOnlyTests(unittest.TestCase):
             self.assertEqual(tx.get(('results', 'job-1')), ((1, b'x', None, 2.0, 'w'),))
 
     def test_job_functions_are_stored_by_import_path(self):
-        with self.store.transaction() as tx:
-            tx.job_put('job-1', ['job-1', importable_job, None])
-            self.assertEqual(tx.job_get('job-1')[1], f'{__name__}.importable_job')
-            tx.job_put('job-2', ['job-2', len, None])
-            self.assertEqual(tx.job_get('job-2')[1], 'builtins.len')
+        queue = Queue('q', connection=self.store)
+        for func, path in ((importable_job, f'{__name__}.importable_job'), (len, 'builtins.len')):
+            job = queue.create_job(func)
+            self.store.portable(job)                # what enqueue does before its transaction
+            self.assertEqual(job.func_name, path)
+            self.assertIs(job.func, func)
 
-    def test_functions_that_cannot_be_imported_are_refused(self):
+    def test_functions_that_cannot_be_imported_are_refused_before_any_write(self):
         def nested():
             return 1
         main_function = type(nested)(nested.__code__, {'__name__': '__main__'}, 'in_main')
         main_function.__qualname__ = 'in_main'
+        queue = Queue('q', connection=self.store)
         for func in (lambda: 1, nested, main_function):
             with self.subTest(func=func):
                 with self.assertRaises(ValueError) as cm:
-                    with self.store.transaction() as tx:
-                        tx.job_put('job-1', ['job-1', func, None])
+                    queue.enqueue(func)
                 self.assertIn('cannot store job function', str(cm.exception))
-        with self.store.transaction() as tx:
-            self.assertIsNone(tx.job_get('job-1'))
+        self.assertEqual(queue.count, 0)
 
 
 if __name__ == '__main__':
