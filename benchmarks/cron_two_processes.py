@@ -42,12 +42,13 @@ def run(seconds, folder):
     command = [sys.executable, '-m', 'rq_emulator', 'cron', config, '--db', db]
     processes = []
     for _ in range(2):
-        processes.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True))
+        processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True))   # logs: as RQ's
         time.sleep(0.5)     # start the second one half a second out of phase
     time.sleep(seconds)
     for process in processes:
         process.send_signal(signal.SIGINT)
-    logs = [process.communicate(timeout=30)[1] for process in processes]
+    logs = [process.communicate(timeout=30)[0] for process in processes]
     store = rq_emulator.SqliteStore(db)
     queue = rq_emulator.Queue('cron-two', connection=store)
     ids = rq_emulator.cron.get_cron_job_ids('every-second', store)
