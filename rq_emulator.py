@@ -4275,6 +4275,7 @@ class Worker:
                                       or value < 0):
                 raise ValueError(f'{name}={value!r}: expected a number >= 0 or None')
         self._stopping = False              # before anything: a stop request from now on counts
+        self._state = WorkerStatus.STARTED  # (what the record written at birth says)
         self.register_birth()
         self._strategy, self._burst = strategy, burst
         self._max_jobs, self._max_idle_time = max_jobs, max_idle_time
@@ -4282,7 +4283,6 @@ class Worker:
         with self._watch:
             self._watch_closed = False
         self._loop_done.clear()
-        self._state = WorkerStatus.STARTED
         if isinstance(self._store.clock, ManualClock):
             self._store.clock._beaters.add(self)
         if self._heartbeat_ttl is not None:
