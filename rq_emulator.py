@@ -9111,23 +9111,30 @@ def _cli_logging(args, dict_config=None):
     level = ('DEBUG' if args.verbose else 'WARNING' if args.quiet
              else args.logging_level or 'INFO')
     handlers = []
-    if not _has_log_handler(_log):
-        for stream, wanted in ((sys.stdout, lambda r: r.levelno < logging.ERROR),
-                               (sys.stderr, lambda r: r.levelno >= logging.ERROR)):
-            handler = logging.StreamHandler(stream)
-            handler.setFormatter(_RQFormatter(args.log_format, args.date_format, stream))
-            handler.addFilter(wanted)
-            handlers.append(handler)
-    old_level = _log.level
-    for handler in handlers:
-        _log.addHandler(handler)
-    _log.setLevel(level)
+    for stream, wanted in ((sys.stdout, lambda r: r.levelno < logging.ERROR),
+                           (sys.stderr, lambda r: r.levelno >= logging.ERROR)):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(_RQFormatter(args.log_format, args.date_format, stream))
+        handler.addFilter(wanted)
+        handlers.append(handler)
+    # The emulator's own classes log as 'rq_emulator', the rq.* ones (-w rq.worker.SimpleWorker)
+    # as 'rq.worker', as RQ's do.
+    loggers = [logger for logger in (_log, logging.getLogger('rq.worker'))
+               if not _has_log_handler(logger)]
+    old_levels = [(logger, logger.level) for logger in (_log, logging.getLogger('rq.worker'))]
+    for logger in loggers:
+        for handler in handlers:
+            logger.addHandler(handler)
+    for logger, _ in old_levels:
+        logger.setLevel(level)
     try:
         yield
     finally:
-        for handler in handlers:
-            _log.removeHandler(handler)
-        _log.setLevel(old_level)
+        for logger in loggers:
+            for handler in handlers:
+                logger.removeHandler(handler)
+        for logger, old_level in old_levels:
+            logger.setLevel(old_level)
 
 
 def _has_log_handler(logger):
