@@ -4038,6 +4038,7 @@ class Worker:
         self._watchdog = None
         self._execution = None              # the _Execution of the job in hand
         self._outcomes = {}                 # job id -> the outcome its hooks are recording
+        self.scheduler = None               # RQ's RQScheduler, with work(with_scheduler=True)
         self._crash = None                  # the unexpected error that ended the loop, if any
         # On a store shared with other processes, a worker proves it is alive
         # with a heartbeat every job_monitoring_interval seconds; a job whose
@@ -4097,14 +4098,15 @@ class Worker:
     # -- running -------------------------------------------------------------
 
     def work(self, burst=False, logging_level=None, date_format=None, log_format=None,
-             max_jobs=None, max_idle_time=None, with_scheduler=True,
+             max_jobs=None, max_idle_time=None, with_scheduler=False,
              dequeue_strategy=DequeueStrategy.DEFAULT) -> bool:
         """Run jobs in this thread until stopped (with ``burst``, until the queues are empty).
 
         ``max_jobs`` stops after that many jobs, ``max_idle_time`` after that many
         idle seconds. ``dequeue_strategy`` is ``'default'`` (strict priority),
         ``'round_robin'`` or ``'random'``. Every worker also enqueues due
-        scheduled jobs (``with_scheduler`` is accepted for RQ's sake). Returns
+        scheduled jobs; ``with_scheduler=True`` also gives it RQ's ``RQScheduler``
+        (``worker.scheduler``: the queues' scheduler locks and heartbeats). Returns
         whether any job ran (failed ones included). Jobs run in this very thread,
         so they see its database connection, application context and
         thread-locals. A KeyboardInterrupt inside a job fails that job, stops the
@@ -4112,7 +4114,7 @@ class Worker:
         """
         if self._thread is not None and not self._loop_done.is_set():
             raise RuntimeError(f'worker {self.name!r} is already running')
-        self._prepare(burst, max_jobs, max_idle_time, dequeue_strategy)
+        self._prepare(burst, max_jobs, max_idle_time, dequeue_strategy, with_scheduler)
         self._in_caller = True
         try:
             with _StopOnSignals([self]):
@@ -4129,7 +4131,8 @@ class Worker:
         if self._thread is not None and not self._loop_done.is_set():
             raise RuntimeError(f'worker {self.name!r} is already running')
         self._prepare(burst, work_kwargs.get('max_jobs'), work_kwargs.get('max_idle_time'),
-                      work_kwargs.get('dequeue_strategy', DequeueStrategy.DEFAULT))
+                      work_kwargs.get('dequeue_strategy', DequeueStrategy.DEFAULT),
+                      work_kwargs.get('with_scheduler', False))
         self._thread = threading.Thread(target=self._drive, name=f'rq-worker-{self.name}',
                                         daemon=True)
         self._thread.start()
@@ -4264,7 +4267,7 @@ class Worker:
 
     # -- the loop --------------------------------------------------------------
 
-    def _prepare(self, burst, max_jobs, max_idle_time, dequeue_strategy):
+    def _prepare(self, burst, max_jobs, max_idle_time, dequeue_strategy, with_scheduler=False):
         try:
             strategy = DequeueStrategy(dequeue_strategy)
         except ValueError:
@@ -4291,6 +4294,23 @@ class Worker:
         self.log.info('Worker %s: started with PID %d, version %s', self.name, self.pid,
                       __version__)
         self.log.info('*** Listening on %s...', ', '.join(self.queue_names()))
+        if with_scheduler:
+            self._start_scheduler(burst)
+
+    def _start_scheduler(self, burst):
+        """RQ's scheduler for this worker's queues (the Cron section's RQScheduler, named here
+        only at run time): in burst mode it enqueues what is due once; else it runs beside."""
+        scheduler = self.scheduler = RQScheduler(self.queues, connection=self.connection,
+                                                 serializer=self.serializer)
+        if not scheduler.acquire_locks():
+            return
+        if burst:
+            scheduler.register_birth()
+            scheduler.enqueue_scheduled_jobs()
+            scheduler.release_locks()
+            scheduler.register_death()
+        else:
+            scheduler.start()
 
     def _drive(self):
         """Run the loop in this thread; the thread that ends it normally retires the worker."""
@@ -4307,6 +4327,11 @@ class Worker:
 
     def _retire(self):
         self._state = WorkerStatus.STOPPED if self._stopping else WorkerStatus.IDLE
+        scheduler = self.scheduler
+        if scheduler is not None and scheduler._process is not None:
+            scheduler.request_stop()
+            scheduler._process.join(5)
+            scheduler.stop()
         self.register_death()
         with self._watch:
             self._watch_closed = True
@@ -9095,7 +9120,7 @@ def _run_workers(args, queues, options):
         return pool.workers
     worker = args.worker_class(queues, **options)
     with _SignalStop([worker]):
-        worker.work(burst=args.burst, with_scheduler=True, **work)
+        worker.work(burst=args.burst, with_scheduler=args.with_scheduler, **work)
     return [worker]
 
 

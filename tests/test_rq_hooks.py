@@ -175,6 +175,26 @@ class CoroutineJobs(HookTest):
             loop.close()
 
 
+class WorkerScheduler(HookTest):
+
+    def test_a_burst_with_scheduler_takes_and_releases_the_queue_locks(self):
+        from rq_emulator import RQScheduler
+        worker = Worker([self.q], connection=self.store)
+        self.assertIsNone(worker.scheduler)
+        worker.work(burst=True, with_scheduler=True)
+        self.assertIsInstance(worker.scheduler, RQScheduler)
+        self.assertEqual(worker.scheduler.acquired_locks, set())
+        self.assertIsNone(self.q.scheduler_pid)
+
+    def test_a_live_worker_with_scheduler_holds_the_lock_until_it_stops(self):
+        worker = Worker([self.q], connection=self.store)
+        worker.start(with_scheduler=True)
+        self.assertEqual(worker.scheduler.acquired_locks, {'q'})
+        self.assertTrue(worker.stop(timeout=5))
+        self.assertEqual(worker.scheduler.status, 'stopped')
+        self.assertIsNone(self.q.scheduler_pid)
+
+
 class DeletedJobs(HookTest):
 
     def test_cancel_and_requeue_of_a_deleted_job_raise_invalid_job_operation(self):
