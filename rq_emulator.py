@@ -4329,9 +4329,8 @@ class Worker:
         self._state = WorkerStatus.STOPPED if self._stopping else WorkerStatus.IDLE
         scheduler = self.scheduler
         if scheduler is not None and scheduler._process is not None:
-            scheduler.request_stop()
+            scheduler.request_stop()        # its loop releases the locks as it ends
             scheduler._process.join(5)
-            scheduler.stop()
         self.register_death()
         with self._watch:
             self._watch_closed = True
