@@ -22,7 +22,7 @@ Figures (medians over repetitions):
   between jobs; the job returns ``time.time()`` when it runs.
 - idle CPU: utime+stime (``/proc/<pid>/stat``) of one idle worker process over a
   few seconds, as a percentage of one core
-  (``/proc/<pid>/schedstat`` when it exists: nanoseconds on a CPU).
+  (``/proc/<pid>/task/*/schedstat`` when it exists: nanoseconds on a CPU).
 """
 import argparse
 import json
@@ -258,10 +258,13 @@ def stop_workers(procs):
 
 
 def cpu_seconds(pid):
-    """CPU time of a process (Linux /proc: schedstat in ns, else utime+stime in ticks); None elsewhere."""
+    """CPU time of a process, all threads (Linux /proc: schedstat in ns, else utime+stime); None elsewhere."""
     try:
-        with open('/proc/%d/schedstat' % pid) as f:
-            return int(f.read().split()[0]) / 1e9
+        total = 0
+        for tid in os.listdir('/proc/%d/task' % pid):
+            with open('/proc/%d/task/%s/schedstat' % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
     except (OSError, ValueError, IndexError):
         pass
     try:
