@@ -722,6 +722,9 @@ def _run_in_new_loop(coro):
 
 # ==== Storage ================================================================
 
+_RECHECK = 1.0     # seconds: a shared store's waiters re-check at least this often
+
+
 class BaseStore:
     """What every store provides: the primitives the lifecycle is written on.
 
@@ -846,19 +849,40 @@ class BaseStore:
     def _wait(self, condition, predicate, timeout):
         if self.poll is None:
             return condition.wait_for(predicate, timeout)
-        # Other processes cannot notify this one, so a shared store also
-        # re-checks every `poll` seconds, outside its database transaction.
+        # Other processes cannot notify this Condition, so a shared store waits
+        # outside its database transaction and re-checks the predicate in a new
+        # one when: this process notified it (its own commits, or a wake-up hint
+        # another process sent, see _listen), or a check every `poll` seconds
+        # finds that another process committed (_version), or at the latest
+        # every _RECHECK seconds (a predicate may depend on the clock alone).
         end = None if timeout is None else time.monotonic() + timeout
         while not predicate():
             left = None if end is None else end - time.monotonic()
             if left is not None and left <= 0:
                 return False
+            self._listen(condition is self._work)
             self._end(commit=True)          # (a polling store is an atomic one)
             try:
-                condition.wait(self.poll if left is None else min(self.poll, left))
+                version = self._version()
+                recheck = time.monotonic() + max(self.poll, _RECHECK)
+                while not condition.wait(self.poll if left is None else min(self.poll, left)):
+                    now = time.monotonic()
+                    if end is not None:
+                        left = end - now
+                        if left <= 0:
+                            break
+                    if version is None or now >= recheck or self._version() != version:
+                        break
             finally:
                 self._begin()
         return True
+
+    def _listen(self, for_work):
+        """Before a shared store waits: ask other processes to hint at their commits."""
+
+    def _version(self):
+        """A value that changes when another process commits (outside a transaction); None: unknown."""
+        return None
 
     def signal(self, key):
         """Wake the threads waiting with this ``key`` (a job id) when the transaction ends."""
@@ -1228,6 +1252,11 @@ CREATE INDEX IF NOT EXISTS timers_at ON timers (at);
 CREATE TABLE IF NOT EXISTS sets (key TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (key, member));
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 '''
+# The processes waiting on a file, and the loopback UDP port each hears hints on
+# (kinds: 1 waits for work, 2 waits for other changes). A row outlives a crashed
+# process until another process finds its pid gone; a hint to it is lost, harmlessly.
+_SQLITE_WAKEUPS = ('CREATE TABLE IF NOT EXISTS wakeups '
+                   '(port INTEGER PRIMARY KEY, pid INTEGER NOT NULL, kinds INTEGER NOT NULL)')
 
 
 def _function_path(func, where):
@@ -1275,13 +1304,17 @@ class SqliteStore(BaseStore):
                                        check_same_thread=False)
         except sqlite3.Error as exc:
             raise type(exc)(f'SQLite file {self.path!r}: {exc}') from exc
+        self._waker = _SqliteWaker(self.path)
+        self._changes = 0               # the connection's total_changes when this transaction began
+        self._wake_at_begin = 0         # self._wake when this transaction began
         # Closed by close(), or else when the store is collected or the process exits.
-        self._closer = weakref.finalize(self, self._db.close)
+        self._closer = weakref.finalize(self, self._waker.close, self._db)
         try:
             self._db.execute('PRAGMA journal_mode=WAL')
             self._db.execute('PRAGMA synchronous=NORMAL')
             self._check_version()
             self._db.executescript(_SQLITE_SCHEMA)
+            self._db.execute(_SQLITE_WAKEUPS)
         except RQEmulatorError:
             self._closer()
             raise
@@ -1322,10 +1355,38 @@ class SqliteStore(BaseStore):
             self._closer()
 
     def _begin(self):
-        self._db.execute('BEGIN IMMEDIATE')
+        waker = self._waker
+        waker.lock()                    # queue behind other processes' writers (POSIX)
+        try:
+            self._db.execute('BEGIN IMMEDIATE')
+        except BaseException:
+            waker.unlock()
+            raise
+        self._changes = self._db.total_changes
+        self._wake_at_begin = self._wake
 
     def _end(self, commit):
-        self._db.execute('COMMIT' if commit else 'ROLLBACK')
+        waker, hints = self._waker, None
+        try:
+            if commit:
+                # What this transaction did, others waiting in wait() or
+                # wait_for_work() hear at once (a hint: they re-check).
+                queued = self._wake != self._wake_at_begin
+                if queued or self._db.total_changes != self._changes:
+                    hints = waker.targets(self._db, queued)
+                self._db.execute('COMMIT')
+            else:
+                self._db.execute('ROLLBACK')
+        finally:
+            waker.unlock()
+        if hints:
+            waker.send(hints)
+
+    def _listen(self, for_work):
+        self._waker.listen(self._db, for_work, self)
+
+    def _version(self):
+        return self._db.execute('PRAGMA data_version').fetchone()[0]
 
     def _q(self, sql, *args):
         return self._db.execute(sql, args)
@@ -1487,6 +1548,146 @@ class SqliteStore(BaseStore):
         for table in ('jobs', 'queue_names', 'queues', 'zsets', 'timers', 'sets', 'kv'):
             self._write(f'DELETE FROM {table}')
         self.wake_workers()
+
+
+try:
+    import fcntl as _fcntl          # POSIX: writers queue on a lock file, woken in turn
+except ImportError:                 # Windows: SQLite's own busy wait (sleeps of 1 ms and up)
+    _fcntl = None
+
+_HINT = b'rq-emulator: committed'
+
+
+class _SqliteWaker:
+    """What lets processes sharing a SQLite file wait for each other without sleeping.
+
+    Writers: SQLite makes a writer that finds the file locked sleep and retry
+    (1, 2, 5, 10 ms ...), so under contention most of a transaction is that
+    sleep. Where ``fcntl`` exists, a store first takes an exclusive ``flock`` on
+    ``PATH-lock`` and the kernel hands it to the next writer as soon as it is
+    released; ``BEGIN IMMEDIATE`` then finds the database free. (Another program
+    writing the file without the lock still gets SQLite's busy wait.)
+
+    Waiters: a process about to wait registers a loopback UDP port in the
+    ``wakeups`` table; a commit sends one datagram to every other registered
+    process (to those waiting for work only when it queued work or woke
+    workers), and that process's listening thread notifies its waiters, who
+    re-check their predicate in a transaction. A datagram is only a hint: one
+    that is lost (or a platform without sockets) costs latency up to the
+    store's ``poll_interval``, never a job.
+    """
+
+    def __init__(self, path):
+        self.fd = None              # the lock file's descriptor (POSIX), else None
+        self.sock = None            # the port this store hears hints on, once it waited
+        self.port = None
+        self.kinds = 0              # what this store registered for: 1 work, 2 other changes
+        self.sender = None          # the socket hints are sent from
+        self.closed = False
+        if _fcntl is not None and path not in ('', ':memory:') and not path.startswith('file:'):
+            try:
+                self.fd = os.open(path + '-lock', os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError:
+                self.fd = None      # a read-only directory: SQLite's busy wait then
+
+    def lock(self):
+        if self.fd is not None:
+            _fcntl.flock(self.fd, _fcntl.LOCK_EX)
+
+    def unlock(self):
+        if self.fd is not None:
+            _fcntl.flock(self.fd, _fcntl.LOCK_UN)
+
+    def listen(self, db, for_work, store):
+        """Register for hints (inside the waiting thread's transaction)."""
+        kind = 1 if for_work else 2
+        if self.kinds & kind or self.closed:
+            return
+        if self.sock is None:
+            try:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.bind(('127.0.0.1', 0))
+            except OSError:
+                self.kinds = 3      # no sockets here: polling only
+                return
+            self.sock, self.port = sock, sock.getsockname()[1]
+            threading.Thread(target=_hear_hints, args=(sock, weakref.ref(store)),
+                             name=f'rq-emulator hints {self.port}', daemon=True).start()
+            self._forget_the_dead(db)
+        self.kinds |= kind
+        db.execute('INSERT OR REPLACE INTO wakeups (port, pid, kinds) VALUES (?, ?, ?)',
+                   (self.port, os.getpid(), self.kinds))
+
+    @staticmethod
+    def _forget_the_dead(db):
+        if os.name != 'posix':
+            return                  # (os.kill(pid, 0) would end the process on Windows)
+        for port, pid in db.execute('SELECT port, pid FROM wakeups').fetchall():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                db.execute('DELETE FROM wakeups WHERE port = ?', (port,))
+            except OSError:
+                pass                # alive, another user's
+
+    def targets(self, db, queued):
+        """The ports to hint after this commit (read inside the transaction)."""
+        mask = 3 if queued else 2
+        return [port for port, kinds in db.execute('SELECT port, kinds FROM wakeups')
+                if kinds & mask and port != self.port]
+
+    def send(self, ports):
+        if self.sender is None:
+            try:
+                self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            except OSError:
+                return
+        for port in ports:
+            try:
+                self.sender.sendto(_HINT, ('127.0.0.1', port))
+            except OSError:
+                pass                # a full buffer or a vanished port: the poll covers it
+
+    def close(self, db):
+        """Close everything: the registration, the listening thread, the sockets, the database."""
+        self.closed = True
+        try:
+            if self.port is not None:
+                try:
+                    db.execute('DELETE FROM wakeups WHERE port = ?', (self.port,))
+                except sqlite3.Error:
+                    pass            # (inside another thread's transaction, or locked)
+                try:                # wake the listening thread, so that it ends
+                    (self.sender or self.sock).sendto(b'', ('127.0.0.1', self.port))
+                except OSError:
+                    pass
+        finally:
+            for sock in (self.sock, self.sender):
+                if sock is not None:
+                    sock.close()
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+            db.close()
+
+
+def _hear_hints(sock, store_ref):
+    """The listening thread of a store that waited: a hint notifies its waiters."""
+    while True:
+        try:
+            data = sock.recv(64)
+        except ConnectionResetError:    # (Windows: an earlier datagram found no one)
+            continue
+        except OSError:
+            return
+        store = store_ref()
+        if store is None or store._waker.closed:
+            return
+        if data == _HINT and (store._work_waiting or store._waiting or store._keys_waited):
+            with store._lock:
+                store._work.notify_all()
+                store._changed.notify_all()
+        del store
 
 
 class _ImportableOnly(pickle.Unpickler):
