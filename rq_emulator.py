@@ -855,30 +855,52 @@ class BaseStore:
         # another process sent, see _listen), or a check every `poll` seconds
         # finds that another process committed (_version), or at the latest
         # every _RECHECK seconds (a predicate may depend on the clock alone).
+        # While hints arrive, the checks back off from `poll` to _RECHECK: each
+        # wake-up of an idle thread costs tens of microseconds of CPU.
         end = None if timeout is None else time.monotonic() + timeout
-        while not predicate():
+        for_work = condition is self._work
+        interval = self.poll
+        try:
+            while not predicate():
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                hinted = self._listen(for_work)
+                self._end(commit=True)      # (a polling store is an atomic one)
+                try:
+                    interval = self._poll(condition, end, hinted, interval)
+                finally:
+                    self._begin()
+            return True
+        finally:
+            self._unlisten(for_work)
+
+    def _poll(self, condition, end, hinted, interval):
+        """Wait outside the transaction until a re-check is worth it; the next interval."""
+        version = self._version()
+        recheck = time.monotonic() + _RECHECK
+        while True:
             left = None if end is None else end - time.monotonic()
             if left is not None and left <= 0:
-                return False
-            self._listen(condition is self._work)
-            self._end(commit=True)          # (a polling store is an atomic one)
-            try:
-                version = self._version()
-                recheck = time.monotonic() + max(self.poll, _RECHECK)
-                while not condition.wait(self.poll if left is None else min(self.poll, left)):
-                    now = time.monotonic()
-                    if end is not None:
-                        left = end - now
-                        if left <= 0:
-                            break
-                    if version is None or now >= recheck or self._version() != version:
-                        break
-            finally:
-                self._begin()
-        return True
+                return interval
+            if condition.wait(interval if left is None else min(interval, left)):
+                return self.poll            # notified here, or hinted by another process
+            if version is None or self._version() != version:
+                return self.poll
+            if hinted:                      # hints come at once: poll less and less often
+                interval = min(interval * 2, _RECHECK)
+            if time.monotonic() >= recheck:
+                return interval
 
     def _listen(self, for_work):
-        """Before a shared store waits: ask other processes to hint at their commits."""
+        """Before a shared store waits: ask other processes to hint at their commits.
+
+        Whether they will (then the store polls less and less often while nothing changes).
+        """
+        return False
+
+    def _unlisten(self, for_work):
+        """After a shared store's wait, inside its transaction again."""
 
     def _version(self):
         """A value that changes when another process commits (outside a transaction); None: unknown."""
@@ -1287,10 +1309,11 @@ class SqliteStore(BaseStore):
     instant leaves each job in exactly one consistent place. Job functions are
     stored by dotted path (so they must be importable: not defined in
     ``__main__``, not lambdas or nested functions); records, results and meta
-    are pickled. Within one process waiters are woken at once; changes made by
-    other processes are noticed within ``poll_interval`` seconds, and only
-    while someone waits. Open a store in each process (a connection does not
-    survive ``fork``).
+    are pickled. Waiters are woken at once by changes made in their process,
+    and by those of other processes through a datagram on the loopback
+    interface; should one be lost, they notice within ``poll_interval``
+    seconds of a change, or within a second after a quiet spell. Open a store
+    in each process (a connection does not survive ``fork``).
     """
 
     shared = atomic = True
@@ -1383,7 +1406,15 @@ class SqliteStore(BaseStore):
             waker.send(hints)
 
     def _listen(self, for_work):
-        self._waker.listen(self._db, for_work, self)
+        kinds = (1 if self._work_waiting else 0) | (2 if self._waiting or self._keys_waited else 0)
+        return self._waker.listen(self._db, kinds, self)
+
+    def _unlisten(self, for_work):
+        if not self._db.in_transaction:
+            return                          # (_begin failed: nothing to write in)
+        work = self._work_waiting - for_work
+        changed = self._waiting + sum(self._keys_waited.values()) - (not for_work)
+        self._waker.listen(self._db, (1 if work else 0) | (2 if changed else 0), self)
 
     def _version(self):
         return self._db.execute('PRAGMA data_version').fetchone()[0]
@@ -1573,16 +1604,16 @@ class _SqliteWaker:
     process (to those waiting for work only when it queued work or woke
     workers), and that process's listening thread notifies its waiters, who
     re-check their predicate in a transaction. A datagram is only a hint: one
-    that is lost (or a platform without sockets) costs latency up to the
-    store's ``poll_interval``, never a job.
+    that is lost (or a platform without sockets) costs latency (the waiters
+    still poll, see ``BaseStore._wait``), never a job.
     """
 
     def __init__(self, path):
         self.fd = None              # the lock file's descriptor (POSIX), else None
         self.sock = None            # the port this store hears hints on, once it waited
         self.port = None
-        self.kinds = 0              # what this store registered for: 1 work, 2 other changes
-        self.sender = None          # the socket hints are sent from
+        self.kinds = 0              # what its row says is waiting here: 1 work, 2 other changes
+        self.sender = None          # the socket hints are sent from (False: sockets fail here)
         self.closed = False
         if _fcntl is not None and path not in ('', ':memory:') and not path.startswith('file:'):
             try:
@@ -1598,25 +1629,33 @@ class _SqliteWaker:
         if self.fd is not None:
             _fcntl.flock(self.fd, _fcntl.LOCK_UN)
 
-    def listen(self, db, for_work, store):
-        """Register for hints (inside the waiting thread's transaction)."""
-        kind = 1 if for_work else 2
-        if self.kinds & kind or self.closed:
-            return
-        if self.sock is None:
+    def listen(self, db, kinds, store):
+        """Register for hints of these kinds (inside a transaction); whether hints work here."""
+        if self.closed:
+            return False
+        if self.sock is None and kinds:
+            if self.sender is False:
+                return False        # no sockets here: polling only
             try:
                 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 sock.bind(('127.0.0.1', 0))
             except OSError:
-                self.kinds = 3      # no sockets here: polling only
-                return
+                self.sender = False
+                return False
             self.sock, self.port = sock, sock.getsockname()[1]
             threading.Thread(target=_hear_hints, args=(sock, weakref.ref(store)),
                              name=f'rq-emulator hints {self.port}', daemon=True).start()
             self._forget_the_dead(db)
-        self.kinds |= kind
-        db.execute('INSERT OR REPLACE INTO wakeups (port, pid, kinds) VALUES (?, ?, ?)',
-                   (self.port, os.getpid(), self.kinds))
+        if self.sock is None:
+            return False
+        if kinds != self.kinds:     # registered only while waiting: busy processes get no hints
+            if kinds:
+                db.execute('INSERT OR REPLACE INTO wakeups (port, pid, kinds) VALUES (?, ?, ?)',
+                           (self.port, os.getpid(), kinds))
+            else:
+                db.execute('DELETE FROM wakeups WHERE port = ?', (self.port,))
+            self.kinds = kinds
+        return True
 
     @staticmethod
     def _forget_the_dead(db):
@@ -1637,10 +1676,11 @@ class _SqliteWaker:
                 if kinds & mask and port != self.port]
 
     def send(self, ports):
-        if self.sender is None:
+        if not self.sender:
             try:
                 self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             except OSError:
+                self.sender = False
                 return
         for port in ports:
             try:
@@ -1658,12 +1698,12 @@ class _SqliteWaker:
                 except sqlite3.Error:
                     pass            # (inside another thread's transaction, or locked)
                 try:                # wake the listening thread, so that it ends
-                    (self.sender or self.sock).sendto(b'', ('127.0.0.1', self.port))
+                    self.sock.sendto(b'', ('127.0.0.1', self.port))
                 except OSError:
                     pass
         finally:
             for sock in (self.sock, self.sender):
-                if sock is not None:
+                if sock:
                     sock.close()
             if self.fd is not None:
                 os.close(self.fd)

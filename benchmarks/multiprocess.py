@@ -369,7 +369,8 @@ def main():
     ap.add_argument('--quick', action='store_true')
     ap.add_argument('--reps', type=int)
     ap.add_argument('--out', default=os.path.join(HERE, 'results'))
-    ap.add_argument('--systems', default=','.join(SYSTEMS))
+    ap.add_argument('--systems', default=','.join(SYSTEMS), help='default: %(default)s')
+    ap.add_argument('--counts', help='worker process counts (default: 1,2,4)')
     ap.add_argument('--enqueue', nargs=4, metavar=('SYSTEM', 'TARGET', 'KIND', 'N'))
     ap.add_argument('--latency', nargs=3, metavar=('SYSTEM', 'TARGET', 'N'))
     opts = ap.parse_args()
@@ -383,6 +384,8 @@ def main():
     p = params(opts.quick)
     if opts.reps:
         p['reps'] = opts.reps
+    if opts.counts:
+        p['counts'] = [int(c) for c in opts.counts.split(',')]
     systems = [s for s in opts.systems.split(',') if s]
     redis = RedisServer()
     if any(s != 'sqlite' for s in systems):
