@@ -866,18 +866,18 @@ class BaseStore:
                 if left is not None and left <= 0:
                     return False
                 hinted = self._listen(for_work)
+                version = self._version()   # (read in the transaction: what predicate() saw)
                 self._end(commit=True)      # (a polling store is an atomic one)
                 try:
-                    interval = self._poll(condition, end, hinted, interval)
+                    interval = self._poll(condition, end, hinted, interval, version)
                 finally:
                     self._begin()
             return True
         finally:
             self._unlisten(for_work)
 
-    def _poll(self, condition, end, hinted, interval):
+    def _poll(self, condition, end, hinted, interval, version):
         """Wait outside the transaction until a re-check is worth it; the next interval."""
-        version = self._version()
         recheck = time.monotonic() + _RECHECK
         while True:
             left = None if end is None else end - time.monotonic()
@@ -903,7 +903,7 @@ class BaseStore:
         """After a shared store's wait, inside its transaction again."""
 
     def _version(self):
-        """A value that changes when another process commits (outside a transaction); None: unknown."""
+        """A value that changes when another process commits; None: unknown."""
         return None
 
     def signal(self, key):
@@ -1327,7 +1327,7 @@ class SqliteStore(BaseStore):
                                        check_same_thread=False)
         except sqlite3.Error as exc:
             raise type(exc)(f'SQLite file {self.path!r}: {exc}') from exc
-        self._waker = _SqliteWaker(self.path)
+        self._waker = _SqliteWaker()
         self._changes = 0               # the connection's total_changes when this transaction began
         self._wake_at_begin = 0         # self._wake when this transaction began
         # Closed by close(), or else when the store is collected or the process exits.
@@ -1378,32 +1378,23 @@ class SqliteStore(BaseStore):
             self._closer()
 
     def _begin(self):
-        waker = self._waker
-        waker.lock()                    # queue behind other processes' writers (POSIX)
-        try:
-            self._db.execute('BEGIN IMMEDIATE')
-        except BaseException:
-            waker.unlock()
-            raise
+        self._db.execute('BEGIN IMMEDIATE')
         self._changes = self._db.total_changes
         self._wake_at_begin = self._wake
 
     def _end(self, commit):
-        waker, hints = self._waker, None
-        try:
-            if commit:
-                # What this transaction did, others waiting in wait() or
-                # wait_for_work() hear at once (a hint: they re-check).
-                queued = self._wake != self._wake_at_begin
-                if queued or self._db.total_changes != self._changes:
-                    hints = waker.targets(self._db, queued)
-                self._db.execute('COMMIT')
-            else:
-                self._db.execute('ROLLBACK')
-        finally:
-            waker.unlock()
+        hints = None
+        if commit:
+            # What this transaction did, other processes waiting in wait() or
+            # wait_for_work() hear at once (a hint: they re-check).
+            queued = self._wake != self._wake_at_begin
+            if queued or self._db.total_changes != self._changes:
+                hints = self._waker.targets(self._db, queued)
+            self._db.execute('COMMIT')
+        else:
+            self._db.execute('ROLLBACK')
         if hints:
-            waker.send(hints)
+            self._waker.send(hints)
 
     def _listen(self, for_work):
         kinds = (1 if self._work_waiting else 0) | (2 if self._waiting or self._keys_waited else 0)
@@ -1581,25 +1572,13 @@ class SqliteStore(BaseStore):
         self.wake_workers()
 
 
-try:
-    import fcntl as _fcntl          # POSIX: writers queue on a lock file, woken in turn
-except ImportError:                 # Windows: SQLite's own busy wait (sleeps of 1 ms and up)
-    _fcntl = None
-
 _HINT = b'rq-emulator: committed'
 
 
 class _SqliteWaker:
-    """What lets processes sharing a SQLite file wait for each other without sleeping.
+    """What lets processes sharing a SQLite file wake each other instead of polling.
 
-    Writers: SQLite makes a writer that finds the file locked sleep and retry
-    (1, 2, 5, 10 ms ...), so under contention most of a transaction is that
-    sleep. Where ``fcntl`` exists, a store first takes an exclusive ``flock`` on
-    ``PATH-lock`` and the kernel hands it to the next writer as soon as it is
-    released; ``BEGIN IMMEDIATE`` then finds the database free. (Another program
-    writing the file without the lock still gets SQLite's busy wait.)
-
-    Waiters: a process about to wait registers a loopback UDP port in the
+    A process about to wait registers a loopback UDP port in the
     ``wakeups`` table; a commit sends one datagram to every other registered
     process (to those waiting for work only when it queued work or woke
     workers), and that process's listening thread notifies its waiters, who
@@ -1608,26 +1587,12 @@ class _SqliteWaker:
     still poll, see ``BaseStore._wait``), never a job.
     """
 
-    def __init__(self, path):
-        self.fd = None              # the lock file's descriptor (POSIX), else None
+    def __init__(self):
         self.sock = None            # the port this store hears hints on, once it waited
         self.port = None
         self.kinds = 0              # what its row says is waiting here: 1 work, 2 other changes
         self.sender = None          # the socket hints are sent from (False: sockets fail here)
         self.closed = False
-        if _fcntl is not None and path not in ('', ':memory:') and not path.startswith('file:'):
-            try:
-                self.fd = os.open(path + '-lock', os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError:
-                self.fd = None      # a read-only directory: SQLite's busy wait then
-
-    def lock(self):
-        if self.fd is not None:
-            _fcntl.flock(self.fd, _fcntl.LOCK_EX)
-
-    def unlock(self):
-        if self.fd is not None:
-            _fcntl.flock(self.fd, _fcntl.LOCK_UN)
 
     def listen(self, db, kinds, store):
         """Register for hints of these kinds (inside a transaction); whether hints work here."""
@@ -1689,7 +1654,7 @@ class _SqliteWaker:
                 pass                # a full buffer or a vanished port: the poll covers it
 
     def close(self, db):
-        """Close everything: the registration, the listening thread, the sockets, the database."""
+        """Close the registration, the listening thread, the sockets and the database."""
         self.closed = True
         try:
             if self.port is not None:
@@ -1705,9 +1670,6 @@ class _SqliteWaker:
             for sock in (self.sock, self.sender):
                 if sock:
                     sock.close()
-            if self.fd is not None:
-                os.close(self.fd)
-                self.fd = None
             db.close()
 
 
