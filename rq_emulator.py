@@ -1395,6 +1395,8 @@ class SqliteStore(BaseStore):
             self._db.execute('ROLLBACK')
         if hints:
             self._waker.send(hints)
+        if self._waker.thread is not None:
+            self._waker.started()
 
     def _listen(self, for_work):
         kinds = (1 if self._work_waiting else 0) | (2 if self._waiting or self._keys_waited else 0)
@@ -1592,7 +1594,16 @@ class _SqliteWaker:
         self.port = None
         self.kinds = 0              # what its row says is waiting here: 1 work, 2 other changes
         self.sender = None          # the socket hints are sent from (False: sockets fail here)
+        self.thread = None          # the listening thread, until started()
         self.closed = False
+
+    def started(self):
+        """Start the listening thread, outside the transaction that registered its port.
+
+        (Datagrams sent meanwhile wait in the socket's buffer.)
+        """
+        thread, self.thread = self.thread, None
+        thread.start()
 
     def listen(self, db, kinds, store):
         """Register for hints of these kinds (inside a transaction); whether hints work here."""
@@ -1608,9 +1619,9 @@ class _SqliteWaker:
                 self.sender = False
                 return False
             self.sock, self.port = sock, sock.getsockname()[1]
-            threading.Thread(target=_hear_hints, args=(sock, weakref.ref(store)),
-                             name=f'rq-emulator hints {self.port}', daemon=True).start()
-            self._forget_the_dead(db)
+            self.thread = threading.Thread(target=_hear_hints, args=(sock, weakref.ref(store)),
+                                           name=f'rq-emulator hints {self.port}', daemon=True)
+            self._forget_the_dead(db)   # (the thread starts after the commit: see started())
         if self.sock is None:
             return False
         if kinds != self.kinds:     # registered only while waiting: busy processes get no hints
