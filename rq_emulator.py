@@ -726,6 +726,9 @@ def _run_in_new_loop(coro):
 
 # ==== Storage ================================================================
 
+_RECHECK = 1.0     # seconds: a shared store's waiters re-check at least this often
+
+
 class BaseStore:
     """What every store provides: the primitives the lifecycle is written on.
 
@@ -850,19 +853,62 @@ class BaseStore:
     def _wait(self, condition, predicate, timeout):
         if self.poll is None:
             return condition.wait_for(predicate, timeout)
-        # Other processes cannot notify this one, so a shared store also
-        # re-checks every `poll` seconds, outside its database transaction.
+        # Other processes cannot notify this Condition, so a shared store waits
+        # outside its database transaction and re-checks the predicate in a new
+        # one when: this process notified it (its own commits, or a wake-up hint
+        # another process sent, see _listen), or a check every `poll` seconds
+        # finds that another process committed (_version), or at the latest
+        # every _RECHECK seconds (a predicate may depend on the clock alone).
+        # While hints arrive, the checks back off from `poll` to _RECHECK: each
+        # wake-up of an idle thread costs tens of microseconds of CPU.
         end = None if timeout is None else time.monotonic() + timeout
-        while not predicate():
+        for_work = condition is self._work
+        interval = self.poll
+        try:
+            while not predicate():
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                hinted = self._listen(for_work)
+                version = self._version()   # (read in the transaction: what predicate() saw)
+                self._end(commit=True)      # (a polling store is an atomic one)
+                try:
+                    interval = self._poll(condition, end, hinted, interval, version)
+                finally:
+                    self._begin()
+            return True
+        finally:
+            self._unlisten(for_work)
+
+    def _poll(self, condition, end, hinted, interval, version):
+        """Wait outside the transaction until a re-check is worth it; the next interval."""
+        recheck = time.monotonic() + _RECHECK
+        while True:
             left = None if end is None else end - time.monotonic()
             if left is not None and left <= 0:
-                return False
-            self._end(commit=True)          # (a polling store is an atomic one)
-            try:
-                condition.wait(self.poll if left is None else min(self.poll, left))
-            finally:
-                self._begin()
-        return True
+                return interval
+            if condition.wait(interval if left is None else min(interval, left)):
+                return self.poll            # notified here, or hinted by another process
+            if version is None or self._version() != version:
+                return self.poll
+            if hinted:                      # hints come at once: poll less and less often
+                interval = min(interval * 2, _RECHECK)
+            if time.monotonic() >= recheck:
+                return interval
+
+    def _listen(self, for_work):
+        """Before a shared store waits: ask other processes to hint at their commits.
+
+        Whether they will (then the store polls less and less often while nothing changes).
+        """
+        return False
+
+    def _unlisten(self, for_work):
+        """After a shared store's wait, inside its transaction again."""
+
+    def _version(self):
+        """A value that changes when another process commits; None: unknown."""
+        return None
 
     def signal(self, key):
         """Wake the threads waiting with this ``key`` (a job id) when the transaction ends."""
@@ -1235,6 +1281,11 @@ CREATE INDEX IF NOT EXISTS timers_at ON timers (at);
 CREATE TABLE IF NOT EXISTS sets (key TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (key, member));
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 '''
+# The processes waiting on a file, and the loopback UDP port each hears hints on
+# (kinds: 1 waits for work, 2 waits for other changes). A row outlives a crashed
+# process until another process finds its pid gone; a hint to it is lost, harmlessly.
+_SQLITE_WAKEUPS = ('CREATE TABLE IF NOT EXISTS wakeups '
+                   '(port INTEGER PRIMARY KEY, pid INTEGER NOT NULL, kinds INTEGER NOT NULL)')
 
 
 def _function_path(func, where):
@@ -1265,10 +1316,11 @@ class SqliteStore(BaseStore):
     instant leaves each job in exactly one consistent place. Job functions are
     stored by dotted path (so they must be importable: not defined in
     ``__main__``, not lambdas or nested functions); records, results and meta
-    are pickled. Within one process waiters are woken at once; changes made by
-    other processes are noticed within ``poll_interval`` seconds, and only
-    while someone waits. Open a store in each process (a connection does not
-    survive ``fork``).
+    are pickled. Waiters are woken at once by changes made in their process,
+    and by those of other processes through a datagram on the loopback
+    interface; should one be lost, they notice within ``poll_interval``
+    seconds of a change, or within a second after a quiet spell. Open a store
+    in each process (a connection does not survive ``fork``).
     """
 
     shared = atomic = True
@@ -1282,13 +1334,17 @@ class SqliteStore(BaseStore):
                                        check_same_thread=False)
         except sqlite3.Error as exc:
             raise type(exc)(f'SQLite file {self.path!r}: {exc}') from exc
+        self._waker = _SqliteWaker()
+        self._changes = 0               # the connection's total_changes when this transaction began
+        self._wake_at_begin = 0         # self._wake when this transaction began
         # Closed by close(), or else when the store is collected or the process exits.
-        self._closer = weakref.finalize(self, self._db.close)
+        self._closer = weakref.finalize(self, self._waker.close, self._db)
         try:
             self._db.execute('PRAGMA journal_mode=WAL')
             self._db.execute('PRAGMA synchronous=NORMAL')
             self._check_version()
             self._db.executescript(_SQLITE_SCHEMA)
+            self._db.execute(_SQLITE_WAKEUPS)
         except RQEmulatorError:
             self._closer()
             raise
@@ -1330,9 +1386,38 @@ class SqliteStore(BaseStore):
 
     def _begin(self):
         self._db.execute('BEGIN IMMEDIATE')
+        self._changes = self._db.total_changes
+        self._wake_at_begin = self._wake
 
     def _end(self, commit):
-        self._db.execute('COMMIT' if commit else 'ROLLBACK')
+        hints = None
+        if commit:
+            # What this transaction did, other processes waiting in wait() or
+            # wait_for_work() hear at once (a hint: they re-check).
+            queued = self._wake != self._wake_at_begin
+            if queued or self._db.total_changes != self._changes:
+                hints = self._waker.targets(self._db, queued)
+            self._db.execute('COMMIT')
+        else:
+            self._db.execute('ROLLBACK')
+        if hints:
+            self._waker.send(hints)
+        if self._waker.thread is not None:
+            self._waker.started()
+
+    def _listen(self, for_work):
+        kinds = (1 if self._work_waiting else 0) | (2 if self._waiting or self._keys_waited else 0)
+        return self._waker.listen(self._db, kinds, self)
+
+    def _unlisten(self, for_work):
+        if not self._db.in_transaction:
+            return                          # (_begin failed: nothing to write in)
+        work = self._work_waiting - for_work
+        changed = self._waiting + sum(self._keys_waited.values()) - (not for_work)
+        self._waker.listen(self._db, (1 if work else 0) | (2 if changed else 0), self)
+
+    def _version(self):
+        return self._db.execute('PRAGMA data_version').fetchone()[0]
 
     def _q(self, sql, *args):
         return self._db.execute(sql, args)
@@ -1494,6 +1579,135 @@ class SqliteStore(BaseStore):
         for table in ('jobs', 'queue_names', 'queues', 'zsets', 'timers', 'sets', 'kv'):
             self._write(f'DELETE FROM {table}')
         self.wake_workers()
+
+
+_HINT = b'rq-emulator: committed'
+
+
+class _SqliteWaker:
+    """What lets processes sharing a SQLite file wake each other instead of polling.
+
+    A process about to wait registers a loopback UDP port in the
+    ``wakeups`` table; a commit sends one datagram to every other registered
+    process (to those waiting for work only when it queued work or woke
+    workers), and that process's listening thread notifies its waiters, who
+    re-check their predicate in a transaction. A datagram is only a hint: one
+    that is lost (or a platform without sockets) costs latency (the waiters
+    still poll, see ``BaseStore._wait``), never a job.
+    """
+
+    def __init__(self):
+        self.sock = None            # the port this store hears hints on, once it waited
+        self.port = None
+        self.kinds = 0              # what its row says is waiting here: 1 work, 2 other changes
+        self.sender = None          # the socket hints are sent from (False: sockets fail here)
+        self.thread = None          # the listening thread, until started()
+        self.closed = False
+
+    def started(self):
+        """Start the listening thread, outside the transaction that registered its port.
+
+        (Datagrams sent meanwhile wait in the socket's buffer.)
+        """
+        thread, self.thread = self.thread, None
+        thread.start()
+
+    def listen(self, db, kinds, store):
+        """Register for hints of these kinds (inside a transaction); whether hints work here."""
+        if self.closed:
+            return False
+        if self.sock is None and kinds:
+            if self.sender is False:
+                return False        # no sockets here: polling only
+            try:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.bind(('127.0.0.1', 0))
+            except OSError:
+                self.sender = False
+                return False
+            self.sock, self.port = sock, sock.getsockname()[1]
+            self.thread = threading.Thread(target=_hear_hints, args=(sock, weakref.ref(store)),
+                                           name=f'rq-emulator hints {self.port}', daemon=True)
+            self._forget_the_dead(db)   # (the thread starts after the commit: see started())
+        if self.sock is None:
+            return False
+        if kinds != self.kinds:     # registered only while waiting: busy processes get no hints
+            if kinds:
+                db.execute('INSERT OR REPLACE INTO wakeups (port, pid, kinds) VALUES (?, ?, ?)',
+                           (self.port, os.getpid(), kinds))
+            else:
+                db.execute('DELETE FROM wakeups WHERE port = ?', (self.port,))
+            self.kinds = kinds
+        return True
+
+    @staticmethod
+    def _forget_the_dead(db):
+        if os.name != 'posix':
+            return                  # (os.kill(pid, 0) would end the process on Windows)
+        for port, pid in db.execute('SELECT port, pid FROM wakeups').fetchall():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                db.execute('DELETE FROM wakeups WHERE port = ?', (port,))
+            except OSError:
+                pass                # alive, another user's
+
+    def targets(self, db, queued):
+        """The ports to hint after this commit (read inside the transaction)."""
+        mask = 3 if queued else 2
+        return [port for port, kinds in db.execute('SELECT port, kinds FROM wakeups')
+                if kinds & mask and port != self.port]
+
+    def send(self, ports):
+        if not self.sender:
+            try:
+                self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            except OSError:
+                self.sender = False
+                return
+        for port in ports:
+            try:
+                self.sender.sendto(_HINT, ('127.0.0.1', port))
+            except OSError:
+                pass                # a full buffer or a vanished port: the poll covers it
+
+    def close(self, db):
+        """Close the registration, the listening thread, the sockets and the database."""
+        self.closed = True
+        try:
+            if self.port is not None:
+                try:
+                    db.execute('DELETE FROM wakeups WHERE port = ?', (self.port,))
+                except sqlite3.Error:
+                    pass            # (inside another thread's transaction, or locked)
+                try:                # wake the listening thread, so that it ends
+                    self.sock.sendto(b'', ('127.0.0.1', self.port))
+                except OSError:
+                    pass
+        finally:
+            for sock in (self.sock, self.sender):
+                if sock:
+                    sock.close()
+            db.close()
+
+
+def _hear_hints(sock, store_ref):
+    """The listening thread of a store that waited: a hint notifies its waiters."""
+    while True:
+        try:
+            data = sock.recv(64)
+        except ConnectionResetError:    # (Windows: an earlier datagram found no one)
+            continue
+        except OSError:
+            return
+        store = store_ref()
+        if store is None or store._waker.closed:
+            return
+        if data == _HINT and (store._work_waiting or store._waiting or store._keys_waited):
+            with store._lock:
+                store._work.notify_all()
+                store._changed.notify_all()
+        del store
 
 
 class _ImportableOnly(pickle.Unpickler):
