@@ -4473,7 +4473,7 @@ class Worker:
             return False
         names = [queue.name for queue in self._order]
         due = tx.timer_next()
-        tx.wait_for_work(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
+        tx.wait_for_work(lambda: (self._stopping or any(map(tx.queue_len, names))
                                   or tx.timer_next() != due), timeout)
         return True
 
