@@ -2822,14 +2822,14 @@ def _raise_in_thread(thread_id, exc_type):
 def _run_callbacks(job, outcome):
     """The job's own callbacks, outside every lock; returns the outcome they leave."""
     connection, record = job.connection, job._rec
+    succeeded = outcome.kind is _SUCCESS and not isinstance(outcome.value, Retry)
     # What get_status(refresh=False) says in the callbacks and RQ's hooks; the stored
     # status changes only when the run's end is recorded (_finish).
-    if outcome.kind is _SUCCESS and not isinstance(outcome.value, Retry):
+    if succeeded:
         _set_status(job, JobStatus.FINISHED)
     elif outcome.kind is _FAILURE:
         _set_status(job, JobStatus.FAILED)
-    if (outcome.kind is _SUCCESS and record[_ON_SUCCESS] is not None
-            and not isinstance(outcome.value, Retry)):
+    if succeeded and record[_ON_SUCCESS] is not None:
         try:
             job._success_callback(job, connection, outcome.value)
         except Exception as exc:            # a raising success callback fails the job (RQ)
@@ -2871,7 +2871,7 @@ def _finish(tx, job, outcome, default_result_ttl, keep_failure):
     record, report = job._rec, _Report()
     stored = tx.job_get(record[_ID])
     if (stored is None or stored[_STATUS] is not _STARTED
-            or stored[_STARTED_AT] != record[_STARTED_AT] or stored[_WORKER_NAME] != record[_WORKER_NAME]):
+            or stored[_EXECUTION_ID] != record[_EXECUTION_ID]):
         return report                       # canceled or deleted (perhaps re-enqueued) meanwhile
     stored[_ENDED_AT] = record[_ENDED_AT]
     job._rec = record = stored              # with the meta the job saved while it ran
@@ -3153,8 +3153,11 @@ _TIMERS = {
 
 def _housekeep(tx, job_class=None):
     """Act on every timer that is due; return the jobs that were put on a queue."""
+    due = tx.timers_due(tx.now())
+    if not due:
+        return ()
     promoted = []
-    for key, member, at in tx.timers_due(tx.now()):
+    for key, member, at in due:
         job = _TIMERS[key[0]](tx, key, member, at, job_class or Job)
         if job is not None:
             promoted.append(job)
@@ -4372,7 +4375,8 @@ class Worker:
     def _conclude(self, job, queue, outcome):
         """What follows a run (in the runner's thread, or a take-over's): callbacks, then
         RQ's hooks. Returns whether the job succeeded."""
-        self._outcomes[job.id] = outcome = _run_callbacks(job, outcome)
+        job_id = job._rec[_ID]
+        self._outcomes[job_id] = outcome = _run_callbacks(job, outcome)
         try:
             if outcome.kind is _SUCCESS:
                 self.handle_job_success(job, queue, self._started_registry(queue))
@@ -4386,10 +4390,10 @@ class Worker:
                 self._account(_end_run(job, outcome, self.default_result_ttl))
             return False
         finally:
-            self._outcomes.pop(job.id, None)
+            self._outcomes.pop(job_id, None)
 
     def _outcome_of(self, job):
-        outcome = self._outcomes.get(job.id)
+        outcome = self._outcomes.get(job._rec[_ID])
         return outcome if outcome is not None else _Outcome(_SUCCESS, job._result)
 
     def _started_registry(self, queue):
