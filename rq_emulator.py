@@ -2852,10 +2852,18 @@ def _zadd_until(tx, key, job_id, at):
 
 def _keep_until(tx, kind, job, ttl):
     """The one definition of "kept until": an ended job stays in its registry ``kind``,
-    and in the store, for ``ttl`` seconds (-1: for good)."""
-    at = math.inf if ttl < 0 else tx.clock() + ttl
-    _zadd_until(tx, (kind, job._rec[_ORIGIN]), job._rec[_ID], at)
-    _expire_at(tx, job._rec[_ID], None if ttl < 0 else at)
+    and in the store, for ``ttl`` seconds (-1: for good). One timer serves both:
+    _on_kept drops the entry and collects the record that expired with it."""
+    record = job._rec
+    key, job_id = (kind, record[_ORIGIN]), record[_ID]
+    if ttl < 0:
+        tx.zadd(key, job_id, math.inf)
+        tx.job_expire(job_id, None)
+        return
+    at = tx.clock() + ttl
+    tx.zadd(key, job_id, at)
+    tx.job_expire(job_id, at)
+    tx.timer_add(at, key, job_id)
 
 
 def _enqueue(tx, job, at_front=False):
@@ -2907,22 +2915,35 @@ def _schedule(tx, job, at):
     _expire_waiting(tx, job)
 
 
-def _start(tx, job, worker_name, heartbeat_ttl=None):
-    """Mark a job started; with ``heartbeat_ttl`` its worker must renew it in time."""
-    record = job._rec
+def _start(tx, record, worker_name, heartbeat_ttl=None):
+    """Mark the stored job ``record`` started, in place (the runner's Job is made from it
+    afterwards); with ``heartbeat_ttl`` its worker must renew it in time."""
     assert _STARTED in _NEXT_STATUS[record[_STATUS]], f'emulator bug: {record[_STATUS]} -> started'
     record[_STATUS] = _STARTED
     record[_STARTED_AT] = now = tx.clock()
     record[_WORKER_NAME] = worker_name
-    record[_EXECUTION_ID] = f'{next(_execution_ids):x}{os.getpid():x}'
+    record[_EXECUTION_ID] = next(_execution_ids)
     job_id = record[_ID]
-    tx.job_put(job_id, record[:])
+    tx.job_put(job_id, record)
     tx.job_expire(job_id, None)             # a running job never expires (RQ's perform())
     at = math.inf if heartbeat_ttl is None else now + heartbeat_ttl
     _zadd_until(tx, ('started', record[_ORIGIN]), job_id, at)
 
 
-_execution_ids = itertools.count(int(time.time() * 1e6))    # unique per run of a job
+def _new_execution_ids():
+    """Unique ids for the runs of jobs: a counter, then this process's id, in hex."""
+    return map('{:x}{:x}'.format, itertools.count(int(time.time() * 1e6)),
+               itertools.repeat(os.getpid()))
+
+
+def _execution_ids_after_fork():
+    global _execution_ids
+    _execution_ids = _new_execution_ids()
+
+
+_execution_ids = _new_execution_ids()
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_execution_ids_after_fork)
 _SUCCESS, _FAILURE, _STOPPED = 'success', 'failure', 'stopped'    # compared with 'is'
 _SUCCESSFUL = int(Result.Type.SUCCESSFUL)
 
@@ -3020,14 +3041,14 @@ def _raise_in_thread(thread_id, exc_type):
 def _run_callbacks(job, outcome):
     """The job's own callbacks, outside every lock; returns the outcome they leave."""
     connection, record = job.connection, job._rec
+    succeeded = outcome.kind is _SUCCESS and not isinstance(outcome.value, Retry)
     # What get_status(refresh=False) says in the callbacks and RQ's hooks; the stored
     # status changes only when the run's end is recorded (_finish).
-    if outcome.kind is _SUCCESS and not isinstance(outcome.value, Retry):
+    if succeeded:
         _set_status(job, JobStatus.FINISHED)
     elif outcome.kind is _FAILURE:
         _set_status(job, JobStatus.FAILED)
-    if (outcome.kind is _SUCCESS and record[_ON_SUCCESS] is not None
-            and not isinstance(outcome.value, Retry)):
+    if succeeded and record[_ON_SUCCESS] is not None:
         try:
             job._success_callback(job, connection, outcome.value)
         except Exception as exc:            # a raising success callback fails the job (RQ)
@@ -3069,7 +3090,7 @@ def _finish(tx, job, outcome, default_result_ttl, keep_failure):
     record, report = job._rec, _Report()
     stored = tx.job_get(record[_ID])
     if (stored is None or stored[_STATUS] is not _STARTED
-            or stored[_STARTED_AT] != record[_STARTED_AT] or stored[_WORKER_NAME] != record[_WORKER_NAME]):
+            or stored[_EXECUTION_ID] != record[_EXECUTION_ID]):
         return report                       # canceled or deleted (perhaps re-enqueued) meanwhile
     stored[_ENDED_AT] = record[_ENDED_AT]
     job._rec = record = stored              # with the meta the job saved while it ran
@@ -3120,13 +3141,13 @@ def _succeed(tx, job, data, default_result_ttl, report, keep_going=False):
     if ttl is None:
         ttl = default_result_ttl
     if ttl == 0 and not keep_going:         # RQ deletes the job at once, after its dependents
-        tx.job_put(record[_ID], record[:])
+        tx.job_put(record[_ID], record)
         report.released = _release_dependents(tx, job)
         _forget(tx, job)
         _drop(tx, record[_ID])
         return
     _add_result(tx, job, _SUCCESSFUL, data, None)
-    tx.job_put(record[_ID], record[:])
+    tx.job_put(record[_ID], record)
     _keep_until(tx, 'finished', job, ttl)
     if not keep_going:
         report.released = _release_dependents(tx, job)
@@ -3325,9 +3346,11 @@ def _on_heartbeat_missed(tx, key, job_id, at, job_class):
 
 
 def _on_kept(tx, key, job_id, at, job_class):
-    """A registry entry's keep-until time came: drop the entry."""
+    """A registry entry's keep-until time came: drop the entry, and collect the job's
+    record if it expired at the same time (see _keep_until)."""
     if tx.zscore(key, job_id) == at:
         tx.zrem(key, job_id)
+    _on_expire(tx, key, job_id, at, job_class)
 
 
 def _on_suspension_end(tx, key, member, at, job_class):
@@ -3349,8 +3372,11 @@ _TIMERS = {
 
 def _housekeep(tx, job_class=None):
     """Act on every timer that is due; return the jobs that were put on a queue."""
+    due = tx.timers_due(tx.now())
+    if not due:
+        return ()
     promoted = []
-    for key, member, at in tx.timers_due(tx.now()):
+    for key, member, at in due:
         job = _TIMERS[key[0]](tx, key, member, at, job_class or Job)
         if job is not None:
             promoted.append(job)
@@ -3378,7 +3404,8 @@ def _run_inline(job):
         with store.transaction() as tx:
             if not tx.queue_remove(job.origin, job.id):
                 continue
-            _start(tx, job, 'sync')
+            _start(tx, job._rec, 'sync')    # (its own record: it holds the very function)
+            job._rec = job._rec[:]          # the store keeps the list it was given
         outcome = _run_callbacks(job, _Execution(job).run())
         report = _end_run(job, outcome)
         if job._status is _QUEUED:          # a retry with no interval runs again at once
@@ -4253,6 +4280,8 @@ class Worker:
         self._execution = None              # the _Execution of the job in hand
         self._outcomes = {}                 # job id -> the outcome its hooks are recording
         self.scheduler = None               # RQ's RQScheduler, with work(with_scheduler=True)
+        self._registries = {}               # queue name -> its StartedJobRegistry, for the hooks
+        self._log_info = False              # whether INFO is logged, checked once per job
         self._crash = None                  # the unexpected error that ended the loop, if any
         # On a store shared with other processes, a worker proves it is alive
         # with a heartbeat every job_monitoring_interval seconds; a job whose
@@ -4452,7 +4481,9 @@ class Worker:
             _reload(tx, job)
             if job._status is not _STARTED or job.worker_name != self.name:
                 tx.queue_remove(job.origin, job.id)
-                _start(tx, job, self.name, self._heartbeat_ttl)
+                record = tx.job_get(job.id)
+                _start(tx, record, self.name, self._heartbeat_ttl)
+                job._load(record)
         return Execution._of(job._rec, self.connection)
 
     def handle_job_success(self, job, queue, started_job_registry=None):
@@ -4580,7 +4611,8 @@ class Worker:
             with self._watch:
                 self._ensure_watchdog()
                 self._watch.notify()
-        if self.log.isEnabledFor(logging.INFO):
+        self._log_info = self.log.isEnabledFor(logging.INFO)
+        if self._log_info:
             if self.log_job_description:
                 self.log.info('Worker %s: %s: %s (%s)', self.name, queue.name, job.description,
                               job.id)
@@ -4596,7 +4628,8 @@ class Worker:
     def _conclude(self, job, queue, outcome):
         """What follows a run (in the runner's thread, or a take-over's): callbacks, then
         RQ's hooks. Returns whether the job succeeded."""
-        self._outcomes[job.id] = outcome = _run_callbacks(job, outcome)
+        job_id = job._rec[_ID]
+        self._outcomes[job_id] = outcome = _run_callbacks(job, outcome)
         try:
             if outcome.kind is _SUCCESS:
                 self.handle_job_success(job, queue, self._started_registry(queue))
@@ -4610,17 +4643,20 @@ class Worker:
                 self._account(_end_run(job, outcome, self.default_result_ttl))
             return False
         finally:
-            self._outcomes.pop(job.id, None)
+            self._outcomes.pop(job_id, None)
 
     def _outcome_of(self, job):
-        outcome = self._outcomes.get(job.id)
+        outcome = self._outcomes.get(job._rec[_ID])
         return outcome if outcome is not None else _Outcome(_SUCCESS, job._result)
 
     def _started_registry(self, queue):
-        return queue.started_job_registry
+        registry = self._registries.get(queue.name)
+        if registry is None:
+            registry = self._registries[queue.name] = queue.started_job_registry
+        return registry
 
     def _log_success(self, job, queue):
-        if not self.log.isEnabledFor(logging.INFO):
+        if not self._log_info:
             return
         self.log.info('Worker %s: %s: %s (%s)', self.name, job.origin, 'Job OK', job.id)
         ttl = job.get_result_ttl(self.default_result_ttl)
@@ -4694,7 +4730,7 @@ class Worker:
             return False
         names = [queue.name for queue in self._order]
         due = tx.timer_next()
-        tx.wait_for_work(lambda: (self._stopping or any(tx.queue_len(n) for n in names)
+        tx.wait_for_work(lambda: (self._stopping or any(map(tx.queue_len, names))
                                   or tx.timer_next() != due), self._slice(timeout))
         return True
 
@@ -4727,8 +4763,8 @@ class Worker:
         return timeout
 
     def _take(self, tx, queue, record):
+        _start(tx, record, self.name, self._heartbeat_ttl)
         job = queue.job_class._from_record(record, self._store, self.connection)
-        _start(tx, job, self.name, self._heartbeat_ttl)
         self._state = _BUSY
         if self._heartbeat_ttl is not None:      # others read this worker's state from the store
             tx.set(('worker', self.name), dict(self._record(), job_id=job.id))
