@@ -2983,7 +2983,7 @@ _claims = threading.Lock()      # guards every _Execution.state: the runner vs a
 class _Execution:
     """One run of a started job in one thread, which a watchdog or a stop command may
     take over (once) while it runs: then whatever the job returns later is discarded."""
-    __slots__ = ('job', 'queue', 'thread_id', 'deadline', 'state', 'in_job')
+    __slots__ = ('job', 'queue', 'thread_id', 'deadline', 'state', 'in_job', 'left')
 
     def __init__(self, job, queue=None, deadline=None):
         self.job = job
@@ -2992,6 +2992,7 @@ class _Execution:
         self.deadline = deadline        # time.monotonic() value, or None for no timeout
         self.state = _RUNNING
         self.in_job = False             # True only while the job's own code runs
+        self.left = None                # after a take-over: an Event set as run() ends
 
     def run(self):
         """Run the job here (``job.perform()``, so a Job subclass's ``func`` is honoured)."""
@@ -3004,6 +3005,9 @@ class _Execution:
         except BaseException as exc:     # SystemExit too: a job never kills its worker
             return _Outcome.failure(exc)
         finally:
+            left = self.left
+            if left is not None:
+                left.set()
             self.in_job = False
             _current.job = previous
 
@@ -3022,12 +3026,39 @@ class _Execution:
                 return False
             self.state = _TAKEN_OVER
             if self.in_job:
+                self.left = threading.Event()
                 # Holding the store's lock, the job's thread is outside every
                 # transaction; the exception fires at its next bytecode, before it
                 # can enter one (BaseStore.__enter__ copes with a blocked acquire).
                 with store.transaction():
                     _raise_in_thread(self.thread_id, exc_type)
+                threading.Thread(target=self._keep_interrupting, args=(store, exc_type),
+                                 name='rq-interrupt', daemon=True).start()
         return True
+
+    def _keep_interrupting(self, store, exc_type):
+        """The job's code may swallow one interrupt (a bare ``except``, or a finalizer that
+        ran in its thread just then): raise it again every ``_NUDGE`` seconds for as long as
+        that thread still runs code called from this run, and stop as soon as run() ends."""
+        while not self.left.wait(_NUDGE):
+            with store.transaction():
+                if not self._in_job_code():
+                    return
+                _raise_in_thread(self.thread_id, exc_type)
+
+    def _in_job_code(self):
+        """Whether the run's thread is in code called from this run() (not in run() itself)."""
+        frame = sys._current_frames().get(self.thread_id)
+        depth = 0
+        while frame is not None:
+            if frame.f_code is _RUN_CODE and frame.f_locals.get('self') is self:
+                return depth > 0
+            frame, depth = frame.f_back, depth + 1
+        return False
+
+
+_RUN_CODE = _Execution.run.__code__
+_NUDGE = 0.1        # seconds between interrupts of a taken-over job that swallowed one
 
 
 def _raise_in_thread(thread_id, exc_type):

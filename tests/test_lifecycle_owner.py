@@ -46,6 +46,21 @@ def returns_a_store_toucher():
     return TouchesTheStoreWhenPickled()
 
 
+JOB_THREADS = {}
+
+
+def swallows_the_first_interrupt():
+    """Pure Python that outlives its timeout, and swallows the first JobTimeoutException."""
+    JOB_THREADS['swallow'] = threading.current_thread()
+    try:
+        while True:
+            pass
+    except rq_emulator.JobTimeoutException:
+        pass
+    while True:
+        pass
+
+
 class SyncModeIsDecidedPerJob(unittest.TestCase):
 
     def setUp(self):
@@ -124,6 +139,20 @@ class VersionedSqliteFiles(unittest.TestCase):
         version = db.execute('PRAGMA user_version').fetchone()[0]
         db.close()
         self.assertEqual(version, rq_emulator._RECORD_VERSION)
+
+
+class TimedOutCodeIsInterrupted(unittest.TestCase):
+
+    def test_code_that_swallows_an_interrupt_is_interrupted_again(self):
+        store = MemoryStore()
+        q = Queue('q', connection=store)
+        job = q.enqueue(swallows_the_first_interrupt, job_timeout=0.1)
+        worker = Worker([q], connection=store)
+        worker.start(burst=True)
+        self.assertTrue(worker.stop(timeout=5))
+        self.assertEqual(job.get_status(), JobStatus.FAILED)
+        JOB_THREADS['swallow'].join(5)
+        self.assertFalse(JOB_THREADS['swallow'].is_alive(), 'the timed-out code still runs')
 
 
 class NoUserCodeUnderTheLock(unittest.TestCase):
