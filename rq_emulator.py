@@ -2983,7 +2983,7 @@ _claims = threading.Lock()      # guards every _Execution.state: the runner vs a
 class _Execution:
     """One run of a started job in one thread, which a watchdog or a stop command may
     take over (once) while it runs: then whatever the job returns later is discarded."""
-    __slots__ = ('job', 'queue', 'thread_id', 'deadline', 'state', 'in_job', 'left')
+    __slots__ = ('job', 'queue', 'thread_id', 'deadline', 'state', 'in_job', 'left', 'concluded')
 
     def __init__(self, job, queue=None, deadline=None):
         self.job = job
@@ -2993,6 +2993,7 @@ class _Execution:
         self.state = _RUNNING
         self.in_job = False             # True only while the job's own code runs
         self.left = None                # after a take-over: an Event set as run() ends
+        self.concluded = None           # after a take-over: an Event set once it is recorded
 
     def run(self):
         """Run the job here (``job.perform()``, so a Job subclass's ``func`` is honoured)."""
@@ -3025,6 +3026,7 @@ class _Execution:
             if self.state is not _RUNNING:
                 return False
             self.state = _TAKEN_OVER
+            self.concluded = threading.Event()
             if self.in_job:
                 self.left = threading.Event()
                 # Holding the store's lock, the job's thread is outside every
@@ -4654,7 +4656,12 @@ class Worker:
         except _INTERRUPTS:                 # the interrupt of a take-over, just as the job returned
             if execution.state is not _TAKEN_OVER:
                 raise
-        return execution.state is not _TAKEN_OVER
+        if execution.state is not _TAKEN_OVER:
+            return True
+        if self._in_caller:                 # work() goes on once the take-over is recorded
+            while not execution.concluded.wait(_SIGNAL_SLICE):
+                pass                        # (in slices: see _slice)
+        return False
 
     def _conclude(self, job, queue, outcome):
         """What follows a run (in the runner's thread, or a take-over's): callbacks, then
@@ -4859,7 +4866,10 @@ class Worker:
         return True
 
     def _resume(self, execution, outcome):
-        self._conclude(execution.job, execution.queue, outcome)
+        try:
+            self._conclude(execution.job, execution.queue, outcome)
+        finally:
+            execution.concluded.set()
         if not self._in_caller:
             self._drive()
 

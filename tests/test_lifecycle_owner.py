@@ -141,7 +141,41 @@ class VersionedSqliteFiles(unittest.TestCase):
         self.assertEqual(version, rq_emulator._RECORD_VERSION)
 
 
+CALLBACK_STARTED = threading.Event()
+CALLBACK_RELEASE = threading.Event()
+
+
+def loops_in_short_sleeps():
+    """Pure Python around short sleeps: a timeout's interrupt stops it at once."""
+    for _ in range(500):
+        threading.Event().wait(0.01)
+
+
+def failure_callback_that_waits(job, connection, exc_type, exc_value, tb):
+    CALLBACK_STARTED.set()
+    CALLBACK_RELEASE.wait(5)
+
+
 class TimedOutCodeIsInterrupted(unittest.TestCase):
+
+    def test_work_goes_on_only_once_the_timed_out_job_is_recorded(self):
+        store = MemoryStore()
+        q = Queue('q', connection=store)
+        job = q.enqueue(loops_in_short_sleeps, job_timeout=0.1,
+                        on_failure=failure_callback_that_waits)
+        after = q.enqueue(add, 1, 1)
+        caller = threading.Thread(target=Worker([q], connection=store).work,
+                                  kwargs={'burst': True}, daemon=True)
+        caller.start()
+        self.assertTrue(CALLBACK_STARTED.wait(5))
+        caller.join(0.3)        # the interrupted job returned long ago: work() must wait
+        self.assertTrue(caller.is_alive(), 'work() went on before the timeout was recorded')
+        self.assertEqual(after.get_status(), JobStatus.QUEUED)
+        CALLBACK_RELEASE.set()
+        caller.join(5)
+        self.assertFalse(caller.is_alive())
+        self.assertEqual(job.get_status(), JobStatus.FAILED)
+        self.assertEqual(after.get_status(), JobStatus.FINISHED)
 
     def test_code_that_swallows_an_interrupt_is_interrupted_again(self):
         store = MemoryStore()
