@@ -482,6 +482,13 @@ def _utcparse(text):
     return parsed.replace(tzinfo=datetime.timezone.utc)
 
 
+def _utc_text(moment):
+    """A datetime (or None) as RQ writes it into Redis: UTC, with microseconds."""
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc).strftime(_UTC_FORMAT)
+
+
 def _str_to_date(text):
     if not text:
         raise ValueError(f'str_to_date({text!r}): expected a timestamp such as '
@@ -2964,14 +2971,13 @@ class _Outcome:
 
 class _Report:
     """What the end of a run did, handed back to the runner (who does its own accounting)."""
-    __slots__ = ('applied', 'succeeded', 'working_time', 'released', 'status')
+    __slots__ = ('applied', 'succeeded', 'working_time', 'released')
 
     def __init__(self):
         self.applied = False                # False: the job was canceled or deleted meanwhile
         self.succeeded = False              # it counts as a success (not a Retry)
         self.working_time = 0.0
         self.released = []                  # dependents put on their queues by this end
-        self.status = None                  # the status it ended with
 
 
 # -- one run of a job -----------------------------------------------------------
@@ -3155,7 +3161,6 @@ def _finish(tx, job, outcome, default_result_ttl, keep_failure):
         _add_result(tx, job, int(Result.Type.FAILED), None, outcome.exc_string)
         _save(tx, job)
         _keep_until(tx, 'failed', job, _failure_ttl(job))
-    report.status = record[_STATUS]
     tx.signal(job_id)                       # wakes get_result() and latest_result() waiters
     job._rec = record[:]                    # the stored list is the store's: keep a copy
     return report
@@ -5348,21 +5353,6 @@ def _cron_store_key(redis_key):
     return None
 
 
-def _utc_text(epoch_or_dt):
-    """RQ's utcformat: '2025-01-31T10:30:00.000000Z'."""
-    if isinstance(epoch_or_dt, datetime.datetime):
-        epoch_or_dt = epoch_or_dt.timestamp()
-    return _to_datetime(epoch_or_dt).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
-
-
-def _utc_parse(text):
-    for form in ('%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H:%M:%SZ'):
-        try:
-            return datetime.datetime.strptime(text, form).replace(tzinfo=_UTC)
-        except ValueError:
-            pass
-    raise ValueError(f'time {text!r}: expected UTC such as 2025-01-31T10:30:00.000000Z')
-
 
 def _json_or_placeholder(value):
     try:
@@ -5522,9 +5512,9 @@ class CronJob:
         if webhooks and webhooks != _NOT_JSON:
             job.job_options['webhooks'] = json.loads(webhooks)
         if data.get('latest_enqueue_time'):
-            job.latest_enqueue_time = _utc_parse(data['latest_enqueue_time'])
+            job.latest_enqueue_time = _utcparse(data['latest_enqueue_time'])
         if data.get('next_enqueue_time'):
-            job.next_enqueue_time = _utc_parse(data['next_enqueue_time'])
+            job.next_enqueue_time = _utcparse(data['next_enqueue_time'])
         return job
 
     def _next_time(self, epoch):
@@ -5720,12 +5710,12 @@ class CronScheduler:
             tx.set(self._record_key, (tx.now() + _CRON_SCHEDULER_TTL, self.to_dict()))
 
     def restore(self, raw_data) -> None:
-        data = {_text(k): _text(v) for k, v in dict(raw_data).items()}
+        data = {_as_text(k): _as_text(v) for k, v in dict(raw_data).items()}
         self.hostname = data.get('hostname', '')
         self.pid = int(data.get('pid', 0) or 0)
         self.name = data.get('name', self.name)
         if data.get('created_at'):
-            self.created_at = _utc_parse(data['created_at'])
+            self.created_at = _utcparse(data['created_at'])
         self.config_file = data.get('config_file', '')
         try:
             self._cron_jobs = [CronJob.from_dict(job) for job in json.loads(data.get('cron_jobs')
@@ -5865,10 +5855,6 @@ def _watch_clock(scheduler, on):
 
 def _manual_clock(store):
     return isinstance(store.clock, ManualClock)
-
-
-def _text(value):
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _import_config(config_path):
@@ -6114,12 +6100,12 @@ class RQScheduler:
                 'last_heartbeat': _utc_text(self.last_heartbeat) if self.last_heartbeat else ''}
 
     def restore(self, raw_data) -> None:
-        data = {_text(k): _text(v) for k, v in dict(raw_data).items()}
+        data = {_as_text(k): _as_text(v) for k, v in dict(raw_data).items()}
         self.name, self.hostname = data['name'], data['hostname']
         self.pid = int(data['pid'])
         self._queue_names = set(data['queues'].split(',')) if data.get('queues') else set()
-        self.created_at = _utc_parse(data['created_at'])
-        self.last_heartbeat = (_utc_parse(data['last_heartbeat'])
+        self.created_at = _utcparse(data['created_at'])
+        self.last_heartbeat = (_utcparse(data['last_heartbeat'])
                                if data.get('last_heartbeat') else None)
 
     def save(self, pipeline=None) -> None:
@@ -6453,13 +6439,6 @@ def _server_stores(store):
             by_server[key[:-1]].append(other)      # every key ends with the db number
         groups += list(by_server.values())
     return next((group for group in groups if any(s is store for s in group)), [store])
-
-
-def _utc_text(moment):
-    """A datetime as RQ writes it into a job's hash."""
-    if moment is None:
-        return None
-    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
 
 
 class EmulatorRedis:
@@ -7373,12 +7352,6 @@ class _RQParsingMode(enum.Enum):
     LITERAL_EVAL = 2
 
 
-class _RQSchedulerStatus(str, enum.Enum):
-    STARTED = 'started'
-    WORKING = 'working'
-    STOPPED = 'stopped'
-
-
 class _RQSerializer:
     """``rq.serializers.Serializer``: what a serializer provides (``dumps``, ``loads``)."""
 
@@ -7656,29 +7629,9 @@ def _rq_own_names():
 # -- Pending features: import-only stand-ins until the emulator has them ------
 # Each entry is replaced by the real object when the feature lands.
 
-def _rq_pending_names():
-    """The own names of rq.cron, rq.scheduler, rq.executions and the cron registries."""
-    cron = 'RQ\'s cron (CronScheduler)'
-    scheduler = "RQ's separate scheduler process (every worker here enqueues due jobs)"
-    executions = "RQ's executions (one record per job attempt)"
-    unemulated = _unemulated
-    return {
-        'rq.cron': {name: unemulated('rq.cron', name, cron) for name in (
-            'CronJob', 'CronScheduler', 'create_cron', 'get_cron_job_history_key',
-            'get_cron_job_ids', 'register')},
-        'rq.cron_job_registry': {name: unemulated('rq.cron_job_registry', name, cron) for name in (
-            'add', 'get_names', 'get_registry_key', 'remove_stale_entries')},
-        'rq.cron_scheduler_registry': {
-            name: unemulated('rq.cron_scheduler_registry', name, cron) for name in (
-                'cleanup', 'get_keys', 'get_registry_key', 'register', 'unregister')},
-        'rq.scheduler': dict(
-            RQScheduler=unemulated('rq.scheduler', 'RQScheduler', scheduler),
-            run=unemulated('rq.scheduler', 'run', scheduler), SchedulerStatus=_RQSchedulerStatus,
-            SCHEDULER_KEY_TEMPLATE='rq:scheduler:%s',
-            SCHEDULER_LOCKING_KEY_TEMPLATE='rq:scheduler-lock:%s'),
-        'rq.executions': {name: unemulated('rq.executions', name, executions) for name in (
-            'Execution', 'ExecutionRegistry', 'cleanup_execution', 'prepare_execution')},
-    }
+def _rq_scheduler_run(scheduler):
+    """``rq.scheduler.run``: the scheduler's loop, here in this thread (RQ forks for it)."""
+    scheduler.work()
 
 
 class _RQCronScheduler(CronScheduler):
@@ -7718,17 +7671,16 @@ def _cleanup_execution(worker, job, pipeline=None):
 
 def _rq_modules():
     """The module objects that stand in for ``rq`` and its submodules."""
-    shared, own, pending = _rq_names(), _rq_own_names(), _rq_pending_names()
-    for module, names in pending.items():
-        own.setdefault(module, {}).update(names)
+    shared, own = _rq_names(), _rq_own_names()
     shared.update(Execution=Execution, cleanup_execution=_cleanup_execution,   # what other
                   prepare_execution=_prepare_execution,                        # modules import
                   RQScheduler=RQScheduler, CronScheduler=_RQCronScheduler)
-    own['rq.executions'].update(Execution=Execution, ExecutionRegistry=ExecutionRegistry,
-                                cleanup_execution=_cleanup_execution,
-                                prepare_execution=_prepare_execution)
-    for module, names in _rq_cron_modules().items():     # the real cron and scheduler
+    own.setdefault('rq.executions', {}).update(
+        Execution=Execution, ExecutionRegistry=ExecutionRegistry,
+        cleanup_execution=_cleanup_execution, prepare_execution=_prepare_execution)
+    for module, names in _rq_cron_modules().items():    # rq.cron, its registries, rq.scheduler
         own.setdefault(module, {}).update(names)
+    own['rq.scheduler']['run'] = _rq_scheduler_run
     modules = {}
     for name, names in _RQ_MODULES.items():
         attributes = {attr: shared[attr] for attr in names.split()}

@@ -38,6 +38,8 @@ import sys
 import tempfile
 import time
 
+import run as run_benchmarks     # benchmarks/run.py: its redis-server helper
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 QUEUE = 'mp'
@@ -150,55 +152,13 @@ def latency_main(system, target, n):
 # The parent: redis-server, worker processes, orchestration
 # ---------------------------------------------------------------------------
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class RedisServer:
-    def __init__(self):
-        self.proc = self.port = None
-
-    def start(self):
-        exe = shutil.which('redis-server')
-        if not exe:
-            return 'redis-server not found on PATH'
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [exe, '--port', str(self.port), '--bind', '127.0.0.1', '--save', '',
-             '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:      # waiting for an external process
-            if self.proc.poll() is not None:
-                return 'redis-server exited with %s' % self.proc.returncode
-            try:
-                with socket.create_connection(('127.0.0.1', self.port), 0.2) as c:
-                    c.sendall(b'PING\r\n')
-                    if c.recv(16).startswith(b'+PONG'):
-                        return None
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        return 'redis-server did not answer PING within 10 s'
+class RedisServer(run_benchmarks.RedisServer):
+    """run.py's throw-away redis-server, emptied between measurements."""
 
     def flush(self):
         with socket.create_connection(('127.0.0.1', self.port), 2) as c:
             c.sendall(b'FLUSHALL\r\n')
             c.recv(16)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
 
 def worker_cmd(system, target):
@@ -389,9 +349,8 @@ def main():
     systems = [s for s in opts.systems.split(',') if s]
     redis = RedisServer()
     if any(s != 'sqlite' for s in systems):
-        why = redis.start()
-        if why:
-            print('RQ skipped: %s' % why)
+        if not redis.start():
+            print('RQ skipped: %s' % redis.skip_reason)
             systems = [s for s in systems if s == 'sqlite']
     raw = {}
     began = time.monotonic()

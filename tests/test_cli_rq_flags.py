@@ -25,10 +25,10 @@ from unittest import mock
 
 import rq_emulator
 from rq_emulator import Job, JobStatus, Queue, SqliteStore, Worker
+from tests.base import slow_tier
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-SLOW = unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'),
-                           'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+SLOW = slow_tier        # the suite's one switch for the slow tier
 
 
 class FlagTestCase(unittest.TestCase):

@@ -12,6 +12,7 @@ import threading
 import unittest
 
 import rq_emulator
+from tests.base import slow_tier
 from rq_emulator import CronJob, CronScheduler, ManualClock, MemoryStore, Queue, RQScheduler
 
 try:
@@ -21,8 +22,7 @@ except ImportError:         # the comparison with croniter is skipped without it
 
 UTC = datetime.timezone.utc
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SLOW = unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'),
-                           'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+SLOW = slow_tier        # the suite's one switch for the slow tier
 
 
 def tick(label='tick'):

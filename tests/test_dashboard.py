@@ -27,6 +27,7 @@ import urllib.request
 import warnings
 
 import rq_emulator
+from tests.base import slow_tier
 from rq_emulator import Job, JobStatus, MemoryStore, Queue, SqliteStore, Worker
 
 PAYLOAD = '<img src=x onerror=alert(1)>'
@@ -608,7 +609,7 @@ class CliTest(unittest.TestCase):
             self.assertEqual(code, 1)
             self.assertIn(f'cannot listen on 127.0.0.1:{port}', stderr.getvalue())
 
-    @unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'), 'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+    @slow_tier
     def test_python_m_rq_emulator_dashboard_serves_a_sqlite_file(self):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         with tempfile.TemporaryDirectory() as tmp:

@@ -30,6 +30,7 @@ import urllib.request
 from unittest import mock
 
 import rq_emulator
+from tests.base import slow_tier
 from rq_emulator import Job, JobStatus, MemoryStore, Queue, Worker, get_current_job
 
 CHROMIUM = '/usr/bin/chromium'
@@ -192,7 +193,7 @@ class WebDriverError(Exception):
         self.error = error
 
 
-@unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'), 'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+@slow_tier
 @unittest.skipIf(_missing(), _missing())
 class BrowserTest(unittest.TestCase):
 

@@ -11,6 +11,7 @@ import threading
 import unittest
 
 import rq_emulator
+from tests.base import slow_tier
 from rq_emulator import (FinishedJobRegistry, JobStatus, ManualClock, MemoryStore, Queue, Retry,
                          SqliteStore, Worker)
 
@@ -225,7 +226,7 @@ sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcod
 
 
 @unittest.skipUnless(hasattr(os, 'fork'), 'needs fork()')
-@unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'), 'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+@slow_tier
 class MemoryStoreAfterFork(unittest.TestCase):
 
     def test_a_child_process_is_told_to_use_sqlite(self):

@@ -12,9 +12,10 @@ import tempfile
 import textwrap
 import unittest
 
+from tests.base import slow_tier
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SLOW = unittest.skipUnless(os.environ.get('RQ_EMULATOR_SLOW_TESTS'),
-                           'slow tier: set RQ_EMULATOR_SLOW_TESTS=1')
+SLOW = slow_tier        # the suite's one switch for the slow tier
 HAS_PYTEST = importlib.util.find_spec('pytest') is not None
 HAS_DJANGO = HAS_PYTEST and all(importlib.util.find_spec(name) is not None
                                 for name in ('django', 'pytest_django'))
